@@ -1,0 +1,113 @@
+"""Projection onto the set of images consistent with a JPEG code.
+
+For component ``i`` with table M, code q, box ``(fy, fx)`` and full-resolution plane ``x``
+(level shift 128), the consistent set is
+
+    C_i = { x : DCT₈ₓ₈(D_{fy,fx}(x) − 128) / M ∈ q + [−½, ½] }  (per coefficient),
+
+where ``D`` is the encoder's box average (identity for full-resolution components). ``C_i``
+is convex and, because the DCT is orthonormal and ``D`` averages boxes, its Euclidean
+projection is closed-form:
+
+    c = DCT(D(x) − 128) / M,   c' = q + clip(c − q, −(½ − m), ½ − m),
+    P(x) = x + U(IDCT(M · (c' − c))),
+
+with ``U`` the box replication (every sample of a box gets the same correction, the
+minimum-norm fix) and ``m`` a margin that keeps coefficients away from the bin edges.
+
+Planes live on a *canvas*: the full-resolution grid ``code.padded_size()`` covering the
+blocks of every component. Images smaller than the canvas are edge-replicated into it,
+as libjpeg does when it encodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .code import JpegCode
+from .dct import blockify, dct_blocks, idct_blocks, unblockify
+from .sampling import box_downsample, box_upsample, pad_replicate
+
+Margins = list[torch.Tensor | float] | float
+
+
+def _as_tensor(x) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+def to_canvas(planes, code: JpegCode):
+    """Edge-replicate image planes ``(..., C, H, W)`` to the canvas ``(..., C, Hp, Wp)``."""
+    hp, wp = code.padded_size()
+    return pad_replicate(planes, hp, wp)
+
+
+def crop_canvas(canvas, code: JpegCode):
+    """Crop a canvas ``(..., C, Hp, Wp)`` back to the image size ``(..., C, H, W)``."""
+    return canvas[..., : code.height, : code.width]
+
+
+def component_coefficients(plane: torch.Tensor, code: JpegCode, index: int) -> torch.Tensor:
+    """``DCT(D(x) − 128) / M`` of a canvas plane ``(..., Hp, Wp)``: ``(..., by, bx, 8, 8)``."""
+    comp = code.components[index]
+    fy, fx = code.factors(index)
+    by, bx = comp.blocks
+    region = plane[..., : by * 8 * fy, : bx * 8 * fx]
+    down = box_downsample(region, fy, fx)
+    table = torch.as_tensor(comp.table, dtype=plane.dtype, device=plane.device)
+    return dct_blocks(blockify(down - 128.0)) / table
+
+
+def project_plane(
+    plane: torch.Tensor, code: JpegCode, index: int, margin: torch.Tensor | float = 0.0
+) -> torch.Tensor:
+    """Euclidean projection of one canvas plane onto component ``index``'s consistent set."""
+    comp = code.components[index]
+    fy, fx = code.factors(index)
+    by, bx = comp.blocks
+    c = component_coefficients(plane, code, index)
+    q = torch.as_tensor(comp.coefficients, dtype=plane.dtype, device=plane.device)
+    half = 0.5 - (
+        margin.to(plane.dtype) if isinstance(margin, torch.Tensor) else torch.tensor(margin)
+    )
+    target = q + torch.maximum(torch.minimum(c - q, half), -half)
+    table = torch.as_tensor(comp.table, dtype=plane.dtype, device=plane.device)
+    delta = unblockify(idct_blocks((target - c) * table))
+    delta = box_upsample(delta, fy, fx)
+    out = plane.clone()
+    out[..., : by * 8 * fy, : bx * 8 * fx] += delta
+    return out
+
+
+def project(canvas, code: JpegCode, margin: Margins = 0.0):
+    """Project a canvas ``(..., C, Hp, Wp)`` (YCbCr or gray) onto the consistent set.
+
+    ``margin`` is a float or one tensor per component broadcastable to its coefficients.
+    Returns the same type (numpy or torch) as given.
+    """
+    is_np = not isinstance(canvas, torch.Tensor)
+    x = _as_tensor(canvas)
+    n = len(code.components)
+    if x.shape[-3] != n:
+        raise ValueError(f"expected {n} planes, got {x.shape[-3]}")
+    margins = margin if isinstance(margin, list) else [margin] * n
+    planes = [project_plane(x[..., i, :, :], code, i, margins[i]) for i in range(n)]
+    out = torch.stack(planes, dim=-3)
+    return out.numpy() if is_np else out
+
+
+def project_image(planes, code: JpegCode, iterations: int = 4, margin: Margins = 0.0):
+    """Project image-sized planes ``(..., C, H, W)`` and return image-sized planes.
+
+    When the image does not fill the block grid, the samples outside it are copies of the
+    edge (as libjpeg pads); alternating projection and re-padding (POCS) converges to an
+    image whose padded version is consistent. ``iterations`` bounds that loop.
+    """
+    is_np = not isinstance(planes, torch.Tensor)
+    x = _as_tensor(planes)
+    aligned = (code.height, code.width) == code.padded_size()
+    for _ in range(1 if aligned else iterations):
+        x = crop_canvas(project(to_canvas(x, code), code, margin), code)
+    return x.numpy() if is_np else x

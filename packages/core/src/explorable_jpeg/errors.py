@@ -1,0 +1,36 @@
+"""Exception types raised by explorable_jpeg.
+
+Every failure a user can cause (bad file, unsupported coding, absurd size, bad z file,
+wrong weights) raises a subclass of :class:`ExplorableJpegError` with a message that says
+what is wrong, so the CLI and the app can show one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ExplorableJpegError(Exception):
+    """Base class of all errors raised on purpose by explorable_jpeg."""
+
+
+class NotAJpegError(ExplorableJpegError, ValueError):
+    """The data does not start with a JPEG SOI marker."""
+
+
+class TruncatedJpegError(ExplorableJpegError, ValueError):
+    """The JPEG data ends before the image data is complete."""
+
+
+class CorruptJpegError(ExplorableJpegError, ValueError):
+    """The JPEG data is malformed (bad marker segment, libjpeg error)."""
+
+
+class UnsupportedJpegError(ExplorableJpegError, ValueError):
+    """A valid JPEG that this decoder does not handle (arithmetic, 12-bit, lossless, CMYK...)."""
+
+
+class ImageTooLargeError(ExplorableJpegError, ValueError):
+    """The image has more pixels than the configured limit (decompression-bomb guard)."""
+
+
+class InvalidImageError(ExplorableJpegError, ValueError):
+    """An image argument has the wrong shape, dtype or size for the code it is used with."""

@@ -1,0 +1,68 @@
+"""Snap + check: 8-bit outputs re-encode, with the file's tables and sampling, identically."""
+
+import numpy as np
+import pytest
+
+from explorable_jpeg import check, compress, decode_plain, libjpeg_decode, read_jpeg, snap
+from explorable_jpeg.consistency import project_image
+from explorable_jpeg.plain import component_planes_plain
+from tests.conftest import natural_image
+
+SAMPLINGS = ["gray", "4:4:4", "4:2:2", "4:2:0"]
+
+
+def _compress(img, subsampling, **kw):
+    if subsampling == "gray":
+        img = img[..., 0]
+    return compress(img, subsampling="4:2:0" if subsampling == "gray" else subsampling, **kw)
+
+
+@pytest.mark.parametrize("subsampling", SAMPLINGS)
+@pytest.mark.parametrize("quality", [5, 10, 30, 50])
+def test_plain_decode_re_encodes_identically(subsampling, quality):
+    img = natural_image(56, 72, seed=quality)
+    _, code = _compress(img, subsampling, quality=quality)
+    report = check(code, decode_plain(code))
+    assert report.consistent, report.summary()
+
+
+@pytest.mark.parametrize("subsampling", SAMPLINGS)
+def test_plain_decode_at_qf90_at_least_as_consistent_as_libjpeg(subsampling):
+    img = natural_image(64, 80, seed=90)
+    data, code = _compress(img, subsampling, quality=90)
+    ours = check(code, decode_plain(code)).identical_fraction
+    libjpeg = check(code, libjpeg_decode(data)).identical_fraction
+    assert ours >= libjpeg
+    assert ours >= 0.999
+
+
+@pytest.mark.parametrize("fixture", ["realworld_mate_wood.jpg", "realworld_mate_blinds.jpg"])
+@pytest.mark.parametrize("subsampling", ["4:2:0", "4:4:4"])
+def test_snap_with_non_ijg_camera_tables(fixtures_dir, fixture, subsampling):
+    tables = [c.table for c in read_jpeg(fixtures_dir / fixture).components]
+    img = natural_image(48, 64, seed=7)
+    data, code = compress(img, tables=tables, subsampling=subsampling)
+    ours = check(code, decode_plain(code)).identical_fraction
+    libjpeg = check(code, libjpeg_decode(data)).identical_fraction
+    assert ours >= libjpeg
+    if fixture == "realworld_mate_wood.jpg":  # steps ≥ 2: room for exactness
+        assert ours == 1.0
+
+
+@pytest.mark.parametrize("subsampling", SAMPLINGS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_snap_of_random_consistent_images_is_exact(subsampling, seed):
+    """Random points of the consistent set (what a decoder with random z produces)."""
+    img = natural_image(40, 56, seed=11 + seed)
+    _, code = _compress(img, subsampling, quality=25)
+    rng = np.random.default_rng(seed)
+    planes = component_planes_plain(code) + rng.normal(0, 12, (len(code.components), 40, 56))
+    planes = project_image(planes, code)
+    assert check(code, snap(planes, code)).consistent
+
+
+def test_check_detects_a_wrong_image(rgb_image):
+    _, code = compress(rgb_image, quality=30)
+    report = check(code, 255 - rgb_image)
+    assert not report.consistent
+    assert report.violating_blocks > 0 and report.worst_excess > 0.5
