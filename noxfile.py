@@ -189,7 +189,7 @@ def install_torch(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (pytest exit code 5 -- no tests collected -- fails the session)."""
     install_torch(session)
-    session.install("-e", f"{CORE}[test]")
+    session.install("-e", f"{CORE}[test]", "-e", TRAIN)
     session.run("pytest", *session.posargs)
 
 

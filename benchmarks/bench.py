@@ -34,8 +34,9 @@ def make_test_jpeg(megapixels: float, quality: int, subsampling: str) -> bytes:
     h = int(w * 3 / 4)
     big = np.asarray(src.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float64)
     big += np.random.default_rng(0).normal(0, 4, big.shape)
-    data, _ = ej.compress(np.clip(big, 0, 255).astype(np.uint8), quality=quality,
-                          subsampling=subsampling)
+    data, _ = ej.compress(
+        np.clip(big, 0, 255).astype(np.uint8), quality=quality, subsampling=subsampling
+    )
     return data
 
 
@@ -70,18 +71,29 @@ def main() -> None:
         "check": t_check,
         "read + decode + check": total,
     }
-    print(f"{code.width}x{code.height} ({code.width * code.height / 1e6:.1f} MP), "
-          f"{code.subsampling}, quality {args.quality}: {report.summary()}")
+    print(
+        f"{code.width}x{code.height} ({code.width * code.height / 1e6:.1f} MP), "
+        f"{code.subsampling}, quality {args.quality}: {report.summary()}"
+    )
     print(f"{'step':<24}{'seconds':>10}{'× libjpeg':>12}")
     for name, t in rows.items():
         print(f"{name:<24}{t:>10.3f}{t / t_lib:>12.1f}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "width": code.width, "height": code.height, "quality": args.quality,
-        "subsampling": code.subsampling, "identical_fraction": report.identical_fraction,
-        "seconds": rows, "ratio_to_libjpeg": {k: v / t_lib for k, v in rows.items()},
-    }, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "width": code.width,
+                "height": code.height,
+                "quality": args.quality,
+                "subsampling": code.subsampling,
+                "identical_fraction": report.identical_fraction,
+                "seconds": rows,
+                "ratio_to_libjpeg": {k: v / t_lib for k, v in rows.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

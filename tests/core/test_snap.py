@@ -66,3 +66,23 @@ def test_check_detects_a_wrong_image(rgb_image):
     report = check(code, 255 - rgb_image)
     assert not report.consistent
     assert report.violating_blocks > 0 and report.worst_excess > 0.5
+
+
+@pytest.mark.parametrize("subsampling", SAMPLINGS)
+@pytest.mark.parametrize("size", [(37, 53), (16, 16), (17, 33), (48, 64)])
+def test_mcu_tiles_encode_like_the_whole_image(subsampling, size):
+    """snap's per-MCU simulation (edge MCUs included) matches the whole-image encoder."""
+    from explorable_jpeg import snap as snap_module
+    from explorable_jpeg.encoder import unquantized_dct8
+
+    mod = __import__("sys").modules[snap_module.__module__]
+    rng = np.random.default_rng(size[0])
+    img = rng.integers(0, 256, (*size, 3)).astype(np.uint8)
+    _, code = _compress(img, subsampling, quality=50)
+    if subsampling == "gray":
+        img = img[..., 0]
+    full = unquantized_dct8(img, code)
+    for g in mod._groups(code, np.ones(mod._mcu_grid(code), dtype=bool)):
+        tiles = img[mod._pixel_index(g, code)]
+        for i, t in enumerate(mod._tile_dct8(tiles, code, g)):
+            np.testing.assert_array_equal(t, full[i][mod._block_index(g, code, i)])

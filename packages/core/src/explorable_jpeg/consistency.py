@@ -60,25 +60,48 @@ def component_coefficients(plane: torch.Tensor, code: JpegCode, index: int) -> t
     return dct_blocks(blockify(down - 128.0)) / table
 
 
+def project_tensor(
+    plane: torch.Tensor,
+    q: torch.Tensor,
+    table: torch.Tensor,
+    factors: tuple[int, int] = (1, 1),
+    margin: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
+    """Batched projection of full-resolution planes onto one component's consistent set.
+
+    Args:
+        plane: ``(..., Hp, Wp)`` with ``Hp ≥ 8·by·fy`` and ``Wp ≥ 8·bx·fx``.
+        q: ``(..., by, bx, 8, 8)`` quantized coefficients (broadcastable to the plane's batch).
+        table: ``(..., 8, 8)`` quantization tables.
+        factors: box ``(fy, fx)`` of the component.
+        margin: keeps coefficients ``m`` steps inside the bins.
+    """
+    fy, fx = factors
+    by, bx = q.shape[-4:-2]
+    region = plane[..., : by * 8 * fy, : bx * 8 * fx]
+    m = table.to(plane.dtype)[..., None, None, :, :]
+    c = dct_blocks(blockify(box_downsample(region, fy, fx) - 128.0)) / m
+    q = q.to(plane.dtype)
+    half = 0.5 - (margin.to(plane.dtype) if isinstance(margin, torch.Tensor) else margin)
+    target = (
+        q + torch.clamp(c - q, -half, half)
+        if not isinstance(half, torch.Tensor)
+        else (q + torch.maximum(torch.minimum(c - q, half), -half))
+    )
+    delta = box_upsample(unblockify(idct_blocks((target - c) * m)), fy, fx)
+    out = plane.clone()
+    out[..., : by * 8 * fy, : bx * 8 * fx] = region + delta
+    return out
+
+
 def project_plane(
     plane: torch.Tensor, code: JpegCode, index: int, margin: torch.Tensor | float = 0.0
 ) -> torch.Tensor:
     """Euclidean projection of one canvas plane onto component ``index``'s consistent set."""
     comp = code.components[index]
-    fy, fx = code.factors(index)
-    by, bx = comp.blocks
-    c = component_coefficients(plane, code, index)
-    q = torch.as_tensor(comp.coefficients, dtype=plane.dtype, device=plane.device)
-    half = 0.5 - (
-        margin.to(plane.dtype) if isinstance(margin, torch.Tensor) else torch.tensor(margin)
-    )
-    target = q + torch.maximum(torch.minimum(c - q, half), -half)
-    table = torch.as_tensor(comp.table, dtype=plane.dtype, device=plane.device)
-    delta = unblockify(idct_blocks((target - c) * table))
-    delta = box_upsample(delta, fy, fx)
-    out = plane.clone()
-    out[..., : by * 8 * fy, : bx * 8 * fx] += delta
-    return out
+    q = torch.as_tensor(comp.coefficients, device=plane.device)
+    table = torch.as_tensor(comp.table, device=plane.device)
+    return project_tensor(plane, q, table, code.factors(index), margin)
 
 
 def project(canvas, code: JpegCode, margin: Margins = 0.0):

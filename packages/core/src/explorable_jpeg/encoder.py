@@ -81,12 +81,25 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool) -> list[np.ndarray]:
 
 
 def fdct_islow(blocks: np.ndarray) -> np.ndarray:
-    """libjpeg's integer forward DCT of level-shifted int blocks ``(..., 8, 8)``; result ×8."""
-    b = blocks.astype(np.int64)
+    """libjpeg's integer forward DCT of level-shifted int blocks ``(..., 8, 8)``; result ×8.
+
+    Level-shifted 8-bit samples (in [−128, 127]) run in int32 like libjpeg's own ``INT32``
+    arithmetic: bounding every intermediate by the triangle inequality gives at most
+    ≈1.6·10⁹ < 2³¹ in the second pass. Other inputs run in int64. Returns int64.
+    """
+    b = np.asarray(blocks)
+    small = b.size == 0 or (int(b.min()) >= -128 and int(b.max()) <= 127)
+    dtype = np.int32 if small else np.int64
+    b = b.astype(dtype, copy=False)
     rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
-    b = np.stack(rows, axis=-1)
-    cols = _fdct_1d([b[..., k, :] for k in range(8)], first_pass=False)
-    return np.stack(cols, axis=-2)
+    mid = np.empty(b.shape, dtype=dtype)
+    for k in range(8):
+        mid[..., :, k] = rows[k]
+    cols = _fdct_1d([mid[..., k, :] for k in range(8)], first_pass=False)
+    out = np.empty(b.shape, dtype=np.int64)
+    for k in range(8):
+        out[..., k, :] = cols[k]
+    return out
 
 
 def quantize_islow(dct8: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -124,6 +137,34 @@ def downsample_libjpeg(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     return (s + n // 2) // n
 
 
+def sample_planes(
+    full: list[np.ndarray], code: JpegCode, height: int, width: int, blocks: list[tuple[int, int]]
+) -> list[np.ndarray]:
+    """Pad and down-sample full-resolution int planes ``(..., height, width)`` as libjpeg does.
+
+    ``blocks`` gives each component's ``(by, bx)``. With the image's own size and blocks this
+    is the whole image; with an MCU-aligned window of it (its rows and columns starting at
+    multiples of the MCU size, and the window's own size and block counts) it gives exactly
+    the samples of the window's blocks, since libjpeg pads only at the image's edges.
+    """
+    hv = -(-height // code.max_v) * code.max_v
+    out = []
+    for i, p in enumerate(full):
+        fy, fx = code.factors(i)
+        by, bx = blocks[i]
+        wfull = bx * 8 * fx
+        lead = [(0, 0)] * (p.ndim - 2)
+        ph, pw = max(hv - height, 0), max(wfull - width, 0)
+        if ph or pw:
+            p = np.pad(p, [*lead, (0, ph), (0, pw)], mode="edge")
+        p = p[..., : (hv // fy) * fy, :wfull]
+        d = downsample_libjpeg(p, fy, fx)
+        if d.shape[-2] < by * 8:
+            d = np.pad(d, [*lead, (0, by * 8 - d.shape[-2]), (0, 0)], mode="edge")
+        out.append(d[..., : by * 8, :])
+    return out
+
+
 def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     """The int sample planes libjpeg would DCT, one per component, cropped to its blocks."""
     image = np.asarray(image)
@@ -134,27 +175,15 @@ def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
         full = [ycc[..., i] for i in range(3)]
     else:
         full = [image.astype(np.int32) if image.ndim == 2 else rgb_to_ycbcr_libjpeg(image)[..., 0]]
-    h, w = code.height, code.width
-    hv = -(-h // code.max_v) * code.max_v
-    out = []
-    for i, comp in enumerate(code.components):
-        fy, fx = code.factors(i)
-        by, bx = comp.blocks
-        wfull = bx * 8 * fx
-        p = full[i]
-        p = np.pad(p, ((0, max(hv - h, 0)), (0, max(wfull - w, 0))), mode="edge")[:hv, :wfull]
-        p = p[: (hv // fy) * fy]
-        d = downsample_libjpeg(p, fy, fx)
-        d = np.pad(d, ((0, max(by * 8 - d.shape[0], 0)), (0, 0)), mode="edge")[: by * 8]
-        out.append(d)
-    return out
+    blocks = [c.blocks for c in code.components]
+    return sample_planes(full, code, code.height, code.width, blocks)
 
 
 def encode_coefficients(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     """Quantized coefficients libjpeg writes for a uint8 image with ``code``'s tables/sampling."""
     out = []
     for plane, comp in zip(component_planes(image, code), code.components, strict=True):
-        t = fdct_islow(blockify(plane.astype(np.int64) - 128))
+        t = fdct_islow(blockify(plane.astype(np.int32) - 128))
         out.append(quantize_islow(t, comp.table).astype(np.int16))
     return out
 
@@ -162,6 +191,6 @@ def encode_coefficients(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
 def unquantized_dct8(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     """The ×8 integer DCT values ``t`` (before quantization) of every component's blocks."""
     return [
-        fdct_islow(blockify(plane.astype(np.int64) - 128))
+        fdct_islow(blockify(plane.astype(np.int32) - 128))
         for plane in component_planes(image, code)
     ]

@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-import jpeglib
 import numpy as np
 from PIL import Image
 
@@ -84,6 +83,8 @@ def read_jpeg(source: Source, max_pixels: int | None = None) -> JpegCode:
         >>> code.components[0].coefficients.shape  # doctest: +SKIP
         (60, 80, 8, 8)
     """
+    import jpeglib  # lazy: the networks and transforms work without it (e.g. on a GPU box)
+
     data = _read_bytes(source)
     header = parse_header(data, max_pixels)
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -171,6 +172,8 @@ def encode_with_libjpeg(
 
     ``tables``: one (8, 8) table per component; ``factors``: (h, v) per component.
     """
+    import jpeglib
+
     gray = image.ndim == 2
     spatial = image[..., None] if gray else image
     im = jpeglib.from_spatial(np.ascontiguousarray(spatial))

@@ -16,17 +16,18 @@ push a coefficient over a bin edge. ``snap`` simulates libjpeg's encoder bit-exa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
 import torch
 
 from .code import JpegCode
-from .color import RGB_TO_YCBCR, rgb_to_ycbcr, ycbcr_to_rgb
+from .color import RGB_TO_YCBCR, rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
 from .consistency import crop_canvas, project, to_canvas
-from .dct import idct_blocks, unblockify
-from .encoder import bin_bounds, encode_coefficients, unquantized_dct8
-from .sampling import box_upsample, pad_replicate
+from .dct import blockify, dct_blocks, idct_blocks, unblockify
+from .encoder import bin_bounds, encode_coefficients, fdct_islow, sample_planes, unquantized_dct8
+from .sampling import box_downsample, box_upsample, pad_replicate
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,6 @@ def _violations(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     ]
 
 
-def _gamut_clip(planes: np.ndarray, code: JpegCode) -> np.ndarray:
-    if not code.is_color:
-        return np.clip(planes, 0, 255)
-    rgb = np.clip(ycbcr_to_rgb(np.moveaxis(planes, 0, -1)), 0, 255)
-    return np.moveaxis(rgb_to_ycbcr(rgb), -1, 0)
-
-
 def snap(
     planes, code: JpegCode, iterations: int = 8, search_rounds: int = 60, seed: int = 0
 ) -> np.ndarray:
@@ -85,6 +79,10 @@ def snap(
         uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray. Where no 8-bit image of the
         neighbourhood re-encodes exactly (possible only with very fine tables), the image
         with the fewest differing coefficients found is returned; ``check`` reports it.
+
+    The first round projects and simulates the whole image; later rounds (and the integer
+    stage) work only on the MCUs that still differ, gathered into batches of tiles: libjpeg
+    encodes every MCU from its own pixels, so an MCU that re-encodes exactly stays so.
     """
     if isinstance(planes, torch.Tensor):
         planes = planes.detach().double().cpu().numpy()
@@ -92,28 +90,311 @@ def snap(
     n = len(code.components)
     if x.shape != (n, code.height, code.width):
         raise ValueError(f"expected planes of shape {(n, code.height, code.width)}, got {x.shape}")
-    margins = [
-        torch.full(c.coefficients.shape, MARGIN_START, dtype=torch.float64) for c in code.components
-    ]
-    canvas = to_canvas(torch.as_tensor(x), code)
-    best_img, best_bad = None, None
-    for it in range(iterations):
-        canvas = project(canvas, code, margins)
-        planes_now = crop_canvas(canvas, code).numpy()
-        img = planes_to_image(planes_now, code)
-        viol = _violations(img, code)
-        bad = int(sum(v.sum() for v in viol))
-        if best_bad is None or bad < best_bad:
-            best_img, best_bad = img, bad
-        logger.debug("snap continuous round %d: %d differing coefficients", it, bad)
-        if bad == 0:
-            return img
+    margins = [np.full(c.coefficients.shape, MARGIN_START) for c in code.components]
+    canvas = project(
+        to_canvas(torch.as_tensor(x), code), code, [torch.as_tensor(m) for m in margins]
+    )
+    planes_now = crop_canvas(canvas, code).numpy()
+    img = planes_to_image(planes_now, code)
+    viol = _violations(img, code)
+    bad = int(sum(int(v.sum()) for v in viol))
+    logger.debug("snap continuous round 0: %d differing coefficients", bad)
+    if bad == 0:
+        return img
+    active = _mcu_totals([v.sum(axis=(-2, -1)) for v in viol], code) > 0
+    groups = _groups(code, active)
+    if iterations > 1:
         for m, v in zip(margins, viol, strict=True):
-            m[torch.as_tensor(v)] = torch.clamp(m[torch.as_tensor(v)] + MARGIN_STEP, max=MARGIN_MAX)
-        # re-enter from the gamut-clipped, re-padded current estimate (POCS)
-        canvas = to_canvas(torch.as_tensor(_gamut_clip(planes_now, code)), code)
-    assert best_img is not None
-    return integer_repair(best_img, code, rounds=search_rounds, seed=seed)
+            m[v] = np.minimum(m[v] + MARGIN_STEP, MARGIN_MAX)
+        planes_hw = np.moveaxis(planes_now, 0, -1)
+        for g in groups:
+            _continuous_tiles(img, planes_hw, margins, code, g, iterations - 1)
+    return _repair_groups(img, code, groups, search_rounds, seed)
+
+
+# --- MCU tiles -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Group:
+    """MCUs that share one tile shape: interior, last column, last row or corner."""
+
+    rows: np.ndarray  # (N,) MCU rows
+    cols: np.ndarray  # (N,) MCU columns
+    height: int  # pixels of the image inside each MCU
+    width: int
+    blocks: list[tuple[int, int]]  # blocks (by, bx) of each component inside each MCU
+
+    def take(self, keep: np.ndarray) -> _Group:
+        return dataclasses.replace(self, rows=self.rows[keep], cols=self.cols[keep])
+
+
+def _mcu_size(code: JpegCode) -> tuple[int, int]:
+    return 8 * code.max_v, 8 * code.max_h
+
+
+def _mcu_totals(per_block: list[np.ndarray], code: JpegCode) -> np.ndarray:
+    """Sum per-block values ``(by, bx)`` of every component over MCUs: ``(my, mx)`` float."""
+    my, mx = _mcu_grid(code)
+    score = np.zeros((my, mx), dtype=np.float64)
+    for pb, comp in zip(per_block, code.components, strict=True):
+        by, bx = pb.shape
+        v, h = comp.v_samp, comp.h_samp
+        pad = np.zeros((my * v, mx * h))
+        pad[:by, :bx] = pb
+        score += pad.reshape(my, v, mx, h).sum(axis=(1, 3))
+    return score
+
+
+def _groups(code: JpegCode, active: np.ndarray) -> list[_Group]:
+    """Split the active MCUs ``(my, mx)`` bool into groups of equal tile shape."""
+    my, mx = _mcu_grid(code)
+    mh, mw = _mcu_size(code)
+    rows, cols = np.nonzero(active)
+    out = []
+    for last_r in (False, True):
+        for last_c in (False, True):
+            sel = ((rows == my - 1) == last_r) & ((cols == mx - 1) == last_c)
+            if not sel.any():
+                continue
+            r0, c0 = (my - 1 if last_r else 0), (mx - 1 if last_c else 0)
+            blocks = [
+                (
+                    min(c.v_samp, c.blocks[0] - r0 * c.v_samp),
+                    min(c.h_samp, c.blocks[1] - c0 * c.h_samp),
+                )
+                for c in code.components
+            ]
+            out.append(
+                _Group(
+                    rows=rows[sel],
+                    cols=cols[sel],
+                    height=min(mh, code.height - r0 * mh),
+                    width=min(mw, code.width - c0 * mw),
+                    blocks=blocks,
+                )
+            )
+    return out
+
+
+def _pixel_index(g: _Group, code: JpegCode) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays taking ``(N, height, width, ...)`` tiles from an ``(H, W, ...)`` array."""
+    mh, mw = _mcu_size(code)
+    ir = g.rows[:, None] * mh + np.arange(g.height)
+    ic = g.cols[:, None] * mw + np.arange(g.width)
+    return ir[:, :, None], ic[:, None, :]
+
+
+def _block_index(g: _Group, code: JpegCode, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays taking ``(N, by, bx, 8, 8)`` block tiles of component ``i``."""
+    comp = code.components[i]
+    by, bx = g.blocks[i]
+    ir = g.rows[:, None] * comp.v_samp + np.arange(by)
+    ic = g.cols[:, None] * comp.h_samp + np.arange(bx)
+    return ir[:, :, None], ic[:, None, :]
+
+
+def _tile_dct8(tiles: np.ndarray, code: JpegCode, g: _Group) -> list[np.ndarray]:
+    """libjpeg's ×8 integer DCT of uint8 tiles ``(N, h, w[, 3])``, per component."""
+    if code.is_color:
+        ycc = rgb_to_ycbcr_libjpeg(tiles)
+        full = [ycc[..., i] for i in range(3)]
+    elif tiles.ndim == 3:
+        full = [tiles.astype(np.int32)]
+    else:
+        full = [rgb_to_ycbcr_libjpeg(tiles)[..., 0]]
+    planes = sample_planes(full, code, g.height, g.width, g.blocks)
+    return [fdct_islow(blockify(p.astype(np.int32) - 128)) for p in planes]
+
+
+def _tile_bounds(code: JpegCode, g: _Group) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    los, his = [], []
+    for i, comp in enumerate(code.components):
+        lo, hi = bin_bounds(comp.coefficients[_block_index(g, code, i)], comp.table)
+        los.append(lo)
+        his.append(hi)
+    return los, his
+
+
+def _tile_violations(t8: list[np.ndarray], lo: list[np.ndarray], hi: list[np.ndarray]):
+    return [(t < a) | (t > b) for t, a, b in zip(t8, lo, hi, strict=True)]
+
+
+def _tile_excess(t8: list[np.ndarray], lo: list[np.ndarray], hi: list[np.ndarray]):
+    """Total bin excess per tile ``(N,)`` float (0 = the MCU re-encodes identically)."""
+    total = 0.0
+    for t, a, b in zip(t8, lo, hi, strict=True):
+        ex = np.maximum(np.maximum(a - t, t - b), 0)
+        total = total + ex.sum(axis=(1, 2, 3, 4)).astype(np.float64)
+    return total
+
+
+def _tiles_to_image(tiles: np.ndarray, code: JpegCode) -> np.ndarray:
+    """Float channel-last tiles ``(N, h, w, C)`` → uint8 ``(N, h, w, 3)`` or ``(N, h, w)``."""
+    if code.is_color:
+        return np.clip(np.rint(ycbcr_to_rgb(tiles)), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(tiles[..., 0]), 0, 255).astype(np.uint8)
+
+
+def _gamut_clip_tiles(tiles: np.ndarray, code: JpegCode) -> np.ndarray:
+    if not code.is_color:
+        return np.clip(tiles, 0, 255)
+    return rgb_to_ycbcr(np.clip(ycbcr_to_rgb(tiles), 0, 255))
+
+
+def _project_tiles(
+    canvas: np.ndarray, code: JpegCode, g: _Group, q: list[np.ndarray], m: list[np.ndarray]
+) -> np.ndarray:
+    """:func:`consistency.project` of MCU canvases ``(N, mh, mw, C)`` (channel last)."""
+    out = canvas.copy()
+    for i, comp in enumerate(code.components):
+        fy, fx = code.factors(i)
+        by, bx = g.blocks[i]
+        hh, ww = by * 8 * fy, bx * 8 * fx
+        down = box_downsample(canvas[:, :hh, :ww, i], fy, fx)
+        c = dct_blocks(blockify(down - 128.0)) / comp.table
+        half = 0.5 - m[i]
+        target = q[i] + np.maximum(np.minimum(c - q[i], half), -half)
+        delta = unblockify(idct_blocks((target - c) * comp.table))
+        out[:, :hh, :ww, i] += box_upsample(delta, fy, fx)
+    return out
+
+
+def _continuous_tiles(
+    img: np.ndarray,
+    planes_hw: np.ndarray,
+    margins: list[np.ndarray],
+    code: JpegCode,
+    g: _Group,
+    rounds: int,
+) -> None:
+    """Continuous-stage rounds on group ``g``'s MCUs only; writes the best tiles into ``img``."""
+    mh, mw = _mcu_size(code)
+    n = len(code.components)
+    pix = _pixel_index(g, code)
+    bidx = [_block_index(g, code, i) for i in range(n)]
+    q = [code.components[i].coefficients[bidx[i]].astype(np.float64) for i in range(n)]
+    m = [margins[i][bidx[i]] for i in range(n)]
+    lo, hi = _tile_bounds(code, g)
+    cur = planes_hw[pix]
+    best = img[pix]
+    best_bad = sum(
+        v.sum(axis=(1, 2, 3, 4)) for v in _tile_violations(_tile_dct8(best, code, g), lo, hi)
+    )
+    pad = [(0, 0), (0, mh - g.height), (0, mw - g.width), (0, 0)]
+    for it in range(1, rounds + 1):
+        idx = np.nonzero(best_bad > 0)[0]
+        if idx.size == 0:
+            break
+        sub = g.take(idx)
+        canvas = np.pad(_gamut_clip_tiles(cur[idx], code), pad, mode="edge")
+        canvas = _project_tiles(canvas, code, sub, [a[idx] for a in q], [a[idx] for a in m])
+        now = canvas[:, : g.height, : g.width]
+        tiles = _tiles_to_image(now, code)
+        viol = _tile_violations(
+            _tile_dct8(tiles, code, sub), [a[idx] for a in lo], [a[idx] for a in hi]
+        )
+        bad = sum(v.sum(axis=(1, 2, 3, 4)) for v in viol)
+        logger.debug("snap continuous round %d: %d differing coefficients", it, int(bad.sum()))
+        # like the whole-image loop, keep the latest round (its margins are the widest,
+        # the best start for the integer stage); an MCU leaves once it re-encodes exactly
+        best[idx] = tiles
+        best_bad[idx] = bad
+        for mi, v in zip(m, viol, strict=True):
+            mi[idx] = np.where(v, np.minimum(mi[idx] + MARGIN_STEP, MARGIN_MAX), mi[idx])
+        cur[idx] = now
+    img[pix] = best
+
+
+def _tile_descent(
+    tiles: np.ndarray, code: JpegCode, g: _Group, lo: list[np.ndarray], hi: list[np.ndarray]
+) -> np.ndarray:
+    """Gradient sign field of the bin excess w.r.t. the 8-bit pixels of MCU tiles.
+
+    For component planes, ∂excess/∂x = Uᵀ IDCT(g) with g = +1 where t > hi, −1 where t < lo
+    (the DCT is orthonormal and the box average's adjoint replicates); for RGB, chained
+    through the YCbCr matrix. Same shape as ``tiles``, float.
+    """
+    grads = []
+    for i, (t, comp) in enumerate(zip(_tile_dct8(tiles, code, g), code.components, strict=True)):
+        s = (t > hi[i]).astype(np.float64) - (t < lo[i]).astype(np.float64)
+        plane = box_upsample(unblockify(idct_blocks(s / comp.table)), *code.factors(i))
+        hp, wp = max(plane.shape[-2], g.height), max(plane.shape[-1], g.width)
+        grads.append(pad_replicate(plane, hp, wp)[:, : g.height, : g.width])
+    if not code.is_color:
+        return grads[0] if tiles.ndim == 3 else grads[0][..., None] * RGB_TO_YCBCR[0]
+    return np.stack(grads, axis=-1) @ RGB_TO_YCBCR
+
+
+def _repair_groups(
+    img: np.ndarray, code: JpegCode, groups: list[_Group], rounds: int, seed: int
+) -> np.ndarray:
+    """The integer stage on the MCUs of ``groups`` (in place on ``img``, which it returns)."""
+    rng = np.random.default_rng(seed)
+    states = []
+    for g in groups:
+        lo, hi = _tile_bounds(code, g)
+        tiles = img[_pixel_index(g, code)]
+        score = _tile_excess(_tile_dct8(tiles, code, g), lo, hi)
+        states.append([g, tiles, score, lo, hi])
+    start = sum(int((s[2] > 0).sum()) for s in states)
+    if start == 0:
+        return img
+    for r in range(rounds):
+        # write back the MCUs that are done and drop them
+        for s in states:
+            g, tiles, score, lo, hi = s
+            done = score <= 0
+            if done.any():
+                img[_pixel_index(g.take(done), code)] = tiles[done]
+                keep = ~done
+                s[:] = [
+                    g.take(keep),
+                    tiles[keep],
+                    score[keep],
+                    [a[keep] for a in lo],
+                    [a[keep] for a in hi],
+                ]
+        states = [s for s in states if s[0].rows.size]
+        if not states:
+            break
+        grads = None
+        if r % 3 != 2:
+            grads = [_tile_descent(s[1], code, s[0], s[3], s[4]) for s in states]
+            scale = max(float(np.abs(gr).max()) for gr in grads) + 1e-12
+        for k, s in enumerate(states):
+            g, tiles, score, lo, hi = s
+            cand = tiles.astype(np.int16)
+            if grads is not None:
+                grad = grads[k]
+                mag = np.abs(grad)
+                p = (0.6 if r % 3 == 0 else 0.25) * mag / scale
+                cand += np.where(rng.random(mag.shape) < p, -np.sign(grad), 0).astype(np.int16)
+            else:
+                shape = tiles.shape[:3]
+                change = rng.random(shape) < 0.05
+                sign = rng.choice(np.array([-1, 1], dtype=np.int16), size=shape)
+                if tiles.ndim == 4:
+                    which = rng.integers(0, 4, size=shape)  # 0..2: one channel, 3: all
+                    for ch in range(3):
+                        sel = change & ((which == ch) | (which == 3))
+                        cand[..., ch] += np.where(sel, sign, 0)
+                else:
+                    cand += np.where(change, sign, 0)
+            cand = np.clip(cand, 0, 255).astype(np.uint8)
+            new_score = _tile_excess(_tile_dct8(cand, code, g), lo, hi)
+            better = new_score < score
+            tiles[better] = cand[better]
+            score[better] = new_score[better]
+    end = 0
+    for g, tiles, score, _, _ in states:
+        img[_pixel_index(g, code)] = tiles
+        end += int((score > 0).sum())
+    logger.debug("integer repair: %d → %d MCUs with differing coefficients", start, end)
+    return img
+
+
+# --- full-image helpers ----------------------------------------------------------------
 
 
 def _excess(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
@@ -127,42 +408,11 @@ def _excess(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
 
 def _mcu_scores(image: np.ndarray, code: JpegCode) -> np.ndarray:
     """Total excess per MCU ``(mcu_rows, mcu_cols)``."""
-    my, mx = _mcu_grid(code)
-    score = np.zeros((my, mx), dtype=np.float64)
-    for ex, comp in zip(_excess(image, code), code.components, strict=True):
-        per_block = ex.sum(axis=(-2, -1)).astype(np.float64)
-        by, bx = per_block.shape
-        v, h = comp.v_samp, comp.h_samp
-        pad = np.zeros((my * v, mx * h))
-        pad[:by, :bx] = per_block
-        score += pad.reshape(my, v, mx, h).sum(axis=(1, 3))
-    return score
+    return _mcu_totals([ex.sum(axis=(-2, -1)) for ex in _excess(image, code)], code)
 
 
 def _mcu_grid(code: JpegCode) -> tuple[int, int]:
     return -(-code.height // (8 * code.max_v)), -(-code.width // (8 * code.max_h))
-
-
-def _descent_direction(image: np.ndarray, code: JpegCode) -> np.ndarray:
-    """Gradient sign field of the total bin excess w.r.t. the 8-bit pixels (float, image-sized).
-
-    For component planes, ∂excess/∂x = Uᵀ IDCT(g) with g = +1 where t > hi, −1 where t < lo
-    (the DCT is orthonormal and the box average's adjoint replicates); for RGB, chained
-    through the YCbCr matrix.
-    """
-    grads = []
-    for i, (t, comp) in enumerate(zip(unquantized_dct8(image, code), code.components, strict=True)):
-        lo, hi = bin_bounds(comp.coefficients, comp.table)
-        g = (t > hi).astype(np.float64) - (t < lo).astype(np.float64)
-        plane = unblockify(idct_blocks(g / comp.table))
-        fy, fx = code.factors(i)
-        plane = box_upsample(plane, fy, fx)
-        plane = pad_replicate(plane, *code.padded_size())[: code.height, : code.width]
-        grads.append(plane)
-    if not code.is_color:
-        return grads[0]
-    stack = np.stack(grads, axis=-1)  # (H, W, 3) gradient w.r.t. Y, Cb, Cr
-    return stack @ RGB_TO_YCBCR  # chain rule: ∂/∂RGB = Σ_c ∂/∂c · ∂c/∂RGB
 
 
 def integer_repair(
@@ -174,45 +424,10 @@ def integer_repair(
     the gradient is largest; odd rounds try random ±1 changes. A proposal is kept in the
     MCUs whose total excess ``Σ max(0, lo − t, t − hi)`` drops. MCUs are independent:
     libjpeg encodes each from its own pixels (edge padding replicates pixels of the same
-    MCU).
+    MCU), so only the MCUs that differ are simulated, as batches of tiles.
     """
-    rng = np.random.default_rng(seed)
     img = image.copy()
-    mh, mw = 8 * code.max_v, 8 * code.max_h
-    score = _mcu_scores(img, code)
-    start = int((score > 0).sum())
-    if start == 0:
+    active = _mcu_scores(img, code) > 0
+    if not active.any():
         return img
-    for r in range(rounds):
-        active = score > 0
-        if not active.any():
-            break
-        mask = np.repeat(np.repeat(active, mh, 0), mw, 1)[: code.height, : code.width]
-        cand = img.astype(np.int16)
-        if r % 3 != 2:
-            grad = _descent_direction(img, code)
-            mag = np.abs(grad)
-            scale = mag.max() + 1e-12
-            p = (0.6 if r % 3 == 0 else 0.25) * mag / scale
-            step = np.where(rng.random(mag.shape) < p, -np.sign(grad), 0).astype(np.int16)
-            cand += step * (mask[..., None] if img.ndim == 3 else mask)
-        else:
-            change = (rng.random(mask.shape) < 0.05) & mask
-            sign = rng.choice(np.array([-1, 1], dtype=np.int16), size=mask.shape)
-            if img.ndim == 3:
-                which = rng.integers(0, 4, size=mask.shape)  # 0..2: one channel, 3: all
-                for ch in range(3):
-                    sel = change & ((which == ch) | (which == 3))
-                    cand[..., ch] += np.where(sel, sign, 0)
-            else:
-                cand += np.where(change, sign, 0)
-        cand = np.clip(cand, 0, 255).astype(np.uint8)
-        new_score = _mcu_scores(cand, code)
-        better = new_score < score
-        keep = np.repeat(np.repeat(better, mh, 0), mw, 1)[: code.height, : code.width]
-        img = np.where(keep[..., None] if img.ndim == 3 else keep, cand, img)
-        score = np.where(better, new_score, score)
-    logger.debug(
-        "integer repair: %d → %d MCUs with differing coefficients", start, int((score > 0).sum())
-    )
-    return img
+    return _repair_groups(img, code, _groups(code, active), rounds, seed)

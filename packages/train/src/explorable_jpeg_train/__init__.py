@@ -1,0 +1,1 @@
+"""Training of the Explorable JPEG decoder networks (imports explorable_jpeg, never the app)."""
