@@ -1,6 +1,8 @@
 """The ``explorable-jpeg`` command line.
 
-    explorable-jpeg decode IN.jpg -o OUT.png [--model plain]
+    explorable-jpeg decode IN.jpg -o OUT.png [--model gan|l1|plain] [--seed N] [--z-out Z]
+    explorable-jpeg decode DIR/ -o OUT_DIR/            (batch, with a progress bar)
+    explorable-jpeg sample IN.jpg -n 8 -o DIR/
     explorable-jpeg check IN.jpg IMAGE.png [--json]
     explorable-jpeg compress IMAGE.png -q 10 [--subsampling 4:2:0] -o OUT.jpg
 
@@ -11,6 +13,7 @@ differing coefficients, 2 bad input or output (one ``error: …`` line on stderr
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import logging
 import os
@@ -19,13 +22,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from tqdm import tqdm
 
 from .check import check
 from .code import SUBSAMPLING_FACTORS
 from .errors import ExplorableJpegError
 from .jpeg_io import as_uint8_image, compress, libjpeg_decode, read_jpeg
 from .plain import decode_plain
+from .zfile import load_z, save_z
 
 logger = logging.getLogger("explorable_jpeg")
 
@@ -62,13 +68,107 @@ def _load_image(path: str) -> np.ndarray:
         raise CliError(f"cannot read image {path}: {exc}") from None
 
 
-def _cmd_decode(args: argparse.Namespace) -> int:
-    _ensure_writable(args.output)
-    code = read_jpeg(args.input)
+def _expand_inputs(pattern: str) -> list[Path]:
+    """A file, a directory (its .jpg/.jpeg files) or a glob pattern → sorted JPEG paths."""
+    p = Path(pattern)
+    if p.is_dir():
+        files = [f for f in p.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".jfif")]
+    elif any(ch in pattern for ch in "*?["):
+        files = [Path(f) for f in glob.glob(pattern)]
+    else:
+        return [p]
+    if not files:
+        raise CliError(f"no JPEG files match {pattern}")
+    return sorted(files)
+
+
+def _load_decoder(args: argparse.Namespace):
+    from .decoder import Decoder
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise CliError("--device cuda asked for, but no CUDA device is available")
+    return Decoder.from_pretrained(args.weights, variant=args.model, device=args.device)
+
+
+def _decode_one(args, decoder, src: Path, out: Path) -> None:
+    code = read_jpeg(src)
     if code.orientation != 1:
-        logger.info("EXIF orientation %d is reported, not applied", code.orientation)
-    image = decode_plain(code)
-    _save_png(image, args.output)
+        logger.info("%s: EXIF orientation %d is reported, not applied", src, code.orientation)
+    if decoder is None:
+        if args.z_in or args.z_out:
+            raise CliError("--z-in/--z-out need a neural model (--model gan)")
+        _save_png(decode_plain(code), str(out))
+        return
+    z = None
+    if decoder.z_channels:
+        if args.z_in:
+            z = load_z(args.z_in, code, decoder.z_shape(code))
+        elif args.seed is not None:
+            z = decoder.random_z(code, args.seed)
+        else:
+            z = torch.zeros(decoder.z_shape(code))
+    elif args.z_in or args.z_out:
+        raise CliError("the l1 model has no z; use --model gan")
+    _save_png(decoder.decode(code, z=z), str(out))
+    if args.z_out:
+        save_z(args.z_out, z, code)
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    inputs = _expand_inputs(args.input)
+    batch = len(inputs) > 1 or Path(args.input).is_dir()
+    if batch:
+        out_dir = Path(args.output)
+        if args.z_in or args.z_out:
+            raise CliError("--z-in/--z-out work on a single input file")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
+        outputs = [out_dir / (p.stem + ".png") for p in inputs]
+    else:
+        _ensure_writable(args.output)
+        if args.z_out:
+            _ensure_writable(args.z_out)
+        outputs = [Path(args.output)]
+    decoder = None if args.model == "plain" else _load_decoder(args)
+    failed = 0
+    for src, out in tqdm(
+        list(zip(inputs, outputs, strict=True)),
+        disable=not batch,
+        desc="decode",
+        unit="file",
+        file=sys.stderr,
+    ):
+        try:
+            _decode_one(args, decoder, src, out)
+        except (ExplorableJpegError, OSError, CliError) as exc:
+            if not batch:
+                raise
+            failed += 1
+            print(f"error: {src}: {exc}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    out_dir = Path(args.output)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
+    if args.n < 1:
+        raise CliError("-n must be at least 1")
+    code = read_jpeg(args.input)
+    decoder = _load_decoder(args)
+    if not decoder.z_channels:
+        raise CliError("the l1 model has no z and gives one decoding; use --model gan")
+    stem = Path(args.input).stem
+    for k in tqdm(range(args.n), desc="sample", unit="image", file=sys.stderr):
+        seed = args.seed + k
+        z = decoder.random_z(code, seed)
+        _save_png(decoder.decode(code, z=z), str(out_dir / f"{stem}_seed{seed}.png"))
+        if args.save_z:
+            save_z(out_dir / f"{stem}_seed{seed}.z.safetensors", z, code)
     return 0
 
 
@@ -102,6 +202,11 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights", help="weights folder or Hub repo id (default: bundled)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="default: cpu")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="explorable-jpeg",
@@ -111,16 +216,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("decode", help="decode a JPEG into a PNG that re-encodes to it exactly")
-    d.add_argument("input", help="input .jpg")
-    d.add_argument("-o", "--output", required=True, help="output .png")
+    d = sub.add_parser("decode", help="decode JPEGs into PNGs that re-encode to them exactly")
+    d.add_argument("input", help="input .jpg, a directory of them, or a quoted glob")
+    d.add_argument("-o", "--output", required=True, help="output .png (a directory for batches)")
     d.add_argument(
         "--model",
-        choices=["plain"],
-        default="plain",
-        help="decoder: plain = bin centres (the baseline)",
+        choices=["gan", "l1", "plain"],
+        default="gan",
+        help="gan: explorable network (default); l1: best PSNR; plain: bin centres",
     )
+    d.add_argument("--seed", type=int, help="draw a random z from this seed (gan)")
+    d.add_argument("--z-in", help="control signal z (.safetensors) to decode with (gan)")
+    d.add_argument("--z-out", help="write the z used (.safetensors), e.g. for explore --z-in")
+    _model_args(d)
     d.set_defaults(func=_cmd_decode)
+
+    s = sub.add_parser("sample", help="write N diverse decodings (random z), named by seed")
+    s.add_argument("input", help="input .jpg")
+    s.add_argument("-n", type=int, default=8, help="number of decodings")
+    s.add_argument("-o", "--output", required=True, help="output directory")
+    s.add_argument("--seed", type=int, default=0, help="first seed")
+    s.add_argument("--save-z", action="store_true", help="also write each z")
+    s.add_argument("--model", choices=["gan"], default="gan")
+    _model_args(s)
+    s.set_defaults(func=_cmd_sample)
 
     c = sub.add_parser("check", help="does IMAGE re-encode (file's tables/sampling) to IN.jpg?")
     c.add_argument("input", help="the JPEG file")
@@ -159,6 +278,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line, details with --verbose
+        logger.debug("internal error", exc_info=True)
+        print(
+            f"error: internal error ({type(exc).__name__}: {exc}); rerun with -v for details",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

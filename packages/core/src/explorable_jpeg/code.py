@@ -110,6 +110,36 @@ class JpegCode:
         return max(hs), max(ws)
 
     @property
+    def mcu_size(self) -> tuple[int, int]:
+        """MCU size in full-resolution pixels ``(8·v_max, 8·h_max)``."""
+        return 8 * self.max_v, 8 * self.max_h
+
+    def crop_mcus(self, row0: int, col0: int, row1: int, col1: int) -> JpegCode:
+        """The code of the image region covering MCU rows ``row0:row1`` and columns ``col0:col1``.
+
+        libjpeg encodes every MCU from its own pixels (edge replication happens inside the
+        last MCUs), so an image of that region re-encodes to exactly these coefficients.
+        """
+        mh, mw = self.mcu_size
+        y0, x0 = row0 * mh, col0 * mw
+        height = min(row1 * mh, self.height) - y0
+        width = min(col1 * mw, self.width) - x0
+        if height <= 0 or width <= 0:
+            raise ValueError("empty MCU range")
+        comps = []
+        for c in self.components:
+            coef = c.coefficients[
+                row0 * c.v_samp : row1 * c.v_samp, col0 * c.h_samp : col1 * c.h_samp
+            ]
+            comps.append(dataclasses.replace(c, coefficients=coef))
+        out = dataclasses.replace(self, components=tuple(comps), height=height, width=width)
+        for i, c in enumerate(out.components):  # partial MCUs: keep only the real blocks
+            by, bx = (-(-s // 8) for s in out.component_size(i))
+            if c.blocks != (by, bx):
+                comps[i] = dataclasses.replace(c, coefficients=c.coefficients[:by, :bx])
+        return dataclasses.replace(out, components=tuple(comps))
+
+    @property
     def subsampling(self) -> str:
         """Sampling label such as ``"4:2:0"``, ``"gray"``, or ``"h2v1,h1v1,h1v1"``."""
         if not self.is_color:

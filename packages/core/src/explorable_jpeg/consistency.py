@@ -27,7 +27,7 @@ import torch
 
 from .code import JpegCode
 from .dct import blockify, dct_blocks, idct_blocks, unblockify
-from .sampling import box_downsample, box_upsample, pad_replicate
+from .sampling import box_downsample, box_upsample
 
 Margins = list[torch.Tensor | float] | float
 
@@ -38,10 +38,41 @@ def _as_tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x, dtype=np.float64))
 
 
+def canvas_rows(code: JpegCode, index: int) -> np.ndarray:
+    """Row of the image that libjpeg uses for each canvas row of component ``index``.
+
+    libjpeg pads the full-resolution image to a multiple of ``v_max`` rows by repeating the
+    last row, down-samples, then repeats the last *down-sampled* row. In full-resolution
+    terms: repeat the last row up to the multiple of ``v_max``, then cycle the last ``fy``
+    rows (so every padded box averages like the last real box).
+    """
+    hp, _ = code.padded_size()
+    h = code.height
+    fy, _ = code.factors(index)
+    hv = -(-h // code.max_v) * code.max_v
+    r = np.arange(hp)
+    idx = np.where(r < hv, r, hv - fy + (r - hv) % fy)
+    return np.minimum(idx, h - 1)
+
+
 def to_canvas(planes, code: JpegCode):
-    """Edge-replicate image planes ``(..., C, H, W)`` to the canvas ``(..., C, Hp, Wp)``."""
-    hp, wp = code.padded_size()
-    return pad_replicate(planes, hp, wp)
+    """Pad image planes ``(..., C, H, W)`` to the canvas ``(..., C, Hp, Wp)`` as libjpeg does.
+
+    Columns repeat the last column; rows follow :func:`canvas_rows` per component.
+    """
+    _, wp = code.padded_size()
+    cols = np.minimum(np.arange(wp), code.width - 1)
+    out = []
+    for i in range(planes.shape[-3]):
+        rows = canvas_rows(code, i)
+        p = planes[..., i, :, :]
+        if isinstance(p, torch.Tensor):
+            p = p.index_select(-2, torch.as_tensor(rows, device=p.device))
+            p = p.index_select(-1, torch.as_tensor(cols, device=p.device))
+        else:
+            p = p[..., rows, :][..., cols]
+        out.append(p)
+    return torch.stack(out, dim=-3) if isinstance(planes, torch.Tensor) else np.stack(out, -3)
 
 
 def crop_canvas(canvas, code: JpegCode):

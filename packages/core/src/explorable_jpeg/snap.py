@@ -24,7 +24,7 @@ import torch
 
 from .code import JpegCode
 from .color import RGB_TO_YCBCR, rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
-from .consistency import crop_canvas, project, to_canvas
+from .consistency import component_coefficients, crop_canvas, project, to_canvas
 from .dct import blockify, dct_blocks, idct_blocks, unblockify
 from .encoder import bin_bounds, encode_coefficients, fdct_islow, sample_planes, unquantized_dct8
 from .sampling import box_downsample, box_upsample, pad_replicate
@@ -56,6 +56,48 @@ def image_to_planes(image: np.ndarray, code: JpegCode) -> np.ndarray:
     return x[None]
 
 
+def refine(
+    planes: np.ndarray, code: JpegCode, steps: int = 300, margin: float = 0.15, lr: float = 0.3
+) -> np.ndarray:
+    """Gradient descent on float planes towards the consistent set ∩ the RGB cube.
+
+    Minimises ``Σ relu(|c − q| − (½ − m))² + Σ relu(x_rgb − 254.5)² + relu(0.5 − x_rgb)²``
+    where ``c`` are the coefficients of the *edge-replicated* planes, as the encoder sees
+    them. Unlike the closed-form projection this handles the MCUs at the right and bottom
+    edges, where padding ties the padded samples to the image's last row/column. Used on
+    single MCUs (crops of the code) that the fast stages could not make exact.
+    """
+    with torch.inference_mode(False), torch.enable_grad():
+        return _refine(planes, code, steps, margin, lr)
+
+
+def _refine(planes: np.ndarray, code: JpegCode, steps: int, margin: float, lr: float):
+    x = torch.tensor(np.asarray(planes, dtype=np.float64), requires_grad=True)
+    qs = [torch.as_tensor(c.coefficients, dtype=torch.float64) for c in code.components]
+    opt = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        canvas = to_canvas(x, code)
+        loss = x.new_zeros(())
+        for i, q in enumerate(qs):
+            c = component_coefficients(canvas[i], code, i)
+            loss = loss + torch.relu((c - q).abs() - (0.5 - margin)).pow(2).sum()
+        rgb = ycbcr_to_rgb(x) if code.is_color else x
+        loss = loss + (torch.relu(rgb - 254.5).pow(2) + torch.relu(0.5 - rgb).pow(2)).sum()
+        if loss.item() < 1e-10:
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return x.detach().numpy()
+
+
+def _gamut_clip(planes: np.ndarray, code: JpegCode) -> np.ndarray:
+    if not code.is_color:
+        return np.clip(planes, 0, 255)
+    rgb = np.clip(ycbcr_to_rgb(np.moveaxis(planes, 0, -1)), 0, 255)
+    return np.moveaxis(rgb_to_ycbcr(rgb), -1, 0)
+
+
 def _violations(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     return [
         a != c.coefficients
@@ -64,7 +106,14 @@ def _violations(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
 
 
 def snap(
-    planes, code: JpegCode, iterations: int = 8, search_rounds: int = 60, seed: int = 0
+    planes,
+    code: JpegCode,
+    iterations: int = 8,
+    search_rounds: int = 60,
+    seed: int = 0,
+    fallback=None,
+    retry_mcus: int | None = None,
+    _retry: bool = True,
 ) -> np.ndarray:
     """Return the uint8 image closest to ``planes`` that libjpeg re-encodes to ``code``.
 
@@ -74,6 +123,12 @@ def snap(
         code: the code to re-encode to.
         iterations: continuous-stage rounds.
         search_rounds: integer-stage rounds for what remains (fine tables).
+        fallback: optional planes like ``planes`` (e.g. the bin-centre decoding) used as
+            the target of the MCUs that still differ after both stages — typically MCUs
+            where the target leaves the RGB cube near a bin edge. Those MCUs are snapped
+            again from the fallback and replaced; every other MCU is kept.
+        retry_mcus: at most this many MCUs are retried (default: 64 plus 1% of the MCUs,
+            a deterministic bound on the time spent); the others keep their best image.
 
     Returns:
         uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray. Where no 8-bit image of the
@@ -109,7 +164,31 @@ def snap(
         planes_hw = np.moveaxis(planes_now, 0, -1)
         for g in groups:
             _continuous_tiles(img, planes_hw, margins, code, g, iterations - 1)
-    return _repair_groups(img, code, groups, search_rounds, seed)
+    img = _repair_groups(img, code, groups, search_rounds, seed)
+    if not _retry:
+        return img
+    if fallback is None:
+        fallback = x
+    failing = np.argwhere(_mcu_scores(img, code) > 0)
+    if len(failing) == 0:
+        return img
+    logger.debug("snap: %d MCUs retried from the fallback planes", len(failing))
+    fb = fallback.detach().cpu().numpy() if isinstance(fallback, torch.Tensor) else fallback
+    fb = np.asarray(fb, dtype=np.float64)
+    mh, mw = code.mcu_size
+    if retry_mcus is None:
+        rows, cols = _mcu_grid(code)
+        retry_mcus = 64 + rows * cols // 100
+    if len(failing) > retry_mcus:
+        logger.debug("snap: retrying %d of %d MCUs", retry_mcus, len(failing))
+    for r, c in failing[:retry_mcus]:
+        sub = code.crop_mcus(r, c, r + 1, c + 1)
+        ys, xs = slice(r * mh, r * mh + sub.height), slice(c * mw, c * mw + sub.width)
+        target = refine(fb[:, ys, xs], sub)
+        tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
+        if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
+            img[ys, xs] = tile
+    return img
 
 
 # --- MCU tiles -------------------------------------------------------------------------
@@ -260,6 +339,20 @@ def _project_tiles(
     return out
 
 
+def _pad_tiles(tiles: np.ndarray, code: JpegCode, g: _Group) -> np.ndarray:
+    """Pad ``(N, h, w, C)`` tiles to whole MCUs as libjpeg does (see ``canvas_rows``)."""
+    mh, mw = _mcu_size(code)
+    cols = np.minimum(np.arange(mw), g.width - 1)
+    hv = -(-g.height // code.max_v) * code.max_v
+    r = np.arange(mh)
+    out = []
+    for i in range(tiles.shape[-1]):
+        fy, _ = code.factors(i)
+        rows = np.minimum(np.where(r < hv, r, hv - fy + (r - hv) % fy), g.height - 1)
+        out.append(tiles[:, rows][:, :, cols, i])
+    return np.stack(out, axis=-1)
+
+
 def _continuous_tiles(
     img: np.ndarray,
     planes_hw: np.ndarray,
@@ -281,13 +374,12 @@ def _continuous_tiles(
     best_bad = sum(
         v.sum(axis=(1, 2, 3, 4)) for v in _tile_violations(_tile_dct8(best, code, g), lo, hi)
     )
-    pad = [(0, 0), (0, mh - g.height), (0, mw - g.width), (0, 0)]
     for it in range(1, rounds + 1):
         idx = np.nonzero(best_bad > 0)[0]
         if idx.size == 0:
             break
         sub = g.take(idx)
-        canvas = np.pad(_gamut_clip_tiles(cur[idx], code), pad, mode="edge")
+        canvas = _pad_tiles(_gamut_clip_tiles(cur[idx], code), code, g)
         canvas = _project_tiles(canvas, code, sub, [a[idx] for a in q], [a[idx] for a in m])
         now = canvas[:, : g.height, : g.width]
         tiles = _tiles_to_image(now, code)

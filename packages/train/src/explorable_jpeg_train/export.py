@@ -1,0 +1,47 @@
+"""Export a training run (``luma.npz``/``chroma.npz`` + ``config.json``) as fp16 safetensors.
+
+    python -m explorable_jpeg_train.export RUN_DIR OUT_DIR [--card CARD.md]
+
+Writes ``OUT_DIR/l1`` and ``OUT_DIR/gan`` (the L1 model converted with zero z weights), each
+with ``config.json``, ``model.safetensors`` and, if given, the model card as ``README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explorable_jpeg.decoder import Decoder
+
+
+def load_run(run: Path) -> Decoder:
+    cfg = json.loads((run / "config.json").read_text())
+    dec = Decoder.from_config({"variant": "l1", "luma": cfg["luma"], "chroma": cfg["chroma"]})
+    state = {}
+    for part in ("luma", "chroma"):
+        with np.load(run / f"{part}.npz", allow_pickle=False) as npz:
+            state.update({f"{part}.{k}": torch.from_numpy(npz[k]) for k in npz.files})
+    dec.load_state_dict(state, strict=True)
+    return dec
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("run", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--card", type=Path, help="model card (markdown) copied as README.md")
+    p.add_argument("--gan-card", type=Path, help="model card for the gan variant")
+    args = p.parse_args()
+    l1 = load_run(args.run)
+    card = args.card.read_text() if args.card else None
+    l1.save_pretrained(args.out / "l1", card)
+    gan_card = args.gan_card.read_text() if args.gan_card else card
+    l1.to_gan().save_pretrained(args.out / "gan", gan_card)
+
+
+if __name__ == "__main__":
+    main()
