@@ -1,9 +1,13 @@
 """Nox sessions for the Explorable JPEG monorepo.
 
 Sessions:
-    tests  -- install core (+test extra), train and app packages editable, run pytest
-    lint   -- ruff check + ruff format --check
-    bench  -- install core, run benchmarks/bench.py
+    app     -- install core + app, start the web app (http://127.0.0.1:7860)
+    tests   -- install core (+test extra), train and app packages editable, run pytest
+               (everything except the real-browser tests, marker ``browser``)
+    lint    -- ruff check + ruff format --check
+    bench   -- install core, run benchmarks/bench.py
+    space   -- assemble a Hugging Face Space folder in build/space/ and check it serves
+    browser -- the real-browser tests (headless Chromium + chromedriver, selenium)
 
 Torch selection (see ``install_torch``):
     * ``EXPLORABLE_JPEG_TORCH`` set  -> ``pip install $EXPLORABLE_JPEG_TORCH`` (a spec such as
@@ -189,8 +193,8 @@ def install_torch(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (pytest exit code 5 -- no tests collected -- fails the session)."""
     install_torch(session)
-    session.install("-e", f"{CORE}[test]", "-e", TRAIN)
-    session.run("pytest", *session.posargs)
+    session.install("-e", f"{CORE}[test]", "-e", TRAIN, "-e", APP)
+    session.run("pytest", "-m", "not browser", *session.posargs)
 
 
 @nox.session
@@ -207,3 +211,99 @@ def bench(session: nox.Session) -> None:
     install_torch(session)
     session.install("-e", CORE)
     session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def app(session: nox.Session) -> None:
+    """Start the web app on the bundled weights (arguments go to explorable-jpeg-app)."""
+    install_torch(session)
+    session.install("-e", CORE, "-e", APP)
+    session.run("explorable-jpeg-app", *session.posargs)
+
+
+SPACE_DIR = Path("build/space")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serves_http_200(session: nox.Session, folder: Path, timeout_s: float = 180.0) -> None:
+    """Start ``python app.py`` in ``folder``, wait for HTTP 200 on /, then stop it."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    env["GRADIO_ANALYTICS_ENABLED"] = "False"
+    python = str(Path(session.bin) / "python")
+    proc = subprocess.Popen([python, "app.py"], cwd=folder, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                session.error(f"app.py exited with code {proc.returncode} before serving")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    if resp.status == 200:
+                        session.log(f"{folder}/app.py serves HTTP 200 at {url}")
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(1)
+        session.error(f"app.py did not serve {url} within {timeout_s:.0f} s")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@nox.session
+def space(session: nox.Session) -> None:
+    """Assemble build/space/ (front-matter README, app.py, wheels, pinned requirements,
+    examples) and check that it starts and serves. ``-- --no-check`` only assembles."""
+    install_torch(session)
+    session.install("pip", "build")
+    if SPACE_DIR.exists():
+        shutil.rmtree(SPACE_DIR)
+    wheels = SPACE_DIR / "wheels"
+    wheels.mkdir(parents=True)
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), CORE, APP)
+    session.install(*[str(w) for w in sorted(wheels.glob("*.whl"))])
+    gradio_version = str(
+        session.run("python", "-c", "import gradio; print(gradio.__version__)", silent=True)
+    ).split()[-1]
+    template = Path(APP) / "space"
+    readme = (template / "README.md").read_text().replace("{gradio_version}", gradio_version)
+    (SPACE_DIR / "README.md").write_text(readme)
+    shutil.copy(template / "app.py", SPACE_DIR / "app.py")
+    shutil.copytree(Path(APP) / "src/explorable_jpeg_app/examples", SPACE_DIR / "examples")
+    lines = [f"./wheels/{w.name}" for w in sorted(wheels.glob("*.whl"))]
+    lines += [f"gradio=={gradio_version}", "torch>=2.2"]
+    (SPACE_DIR / "requirements.txt").write_text("\n".join(lines) + "\n")
+    session.log(f"Space folder ready: {SPACE_DIR.resolve()}")
+    if "--no-check" not in session.posargs:
+        _serves_http_200(session, SPACE_DIR)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Real-browser tests: headless Chromium drives the app (screenshots: results/browser/).
+
+    Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y chromium
+    chromium-driver``); selenium is installed here.
+    """
+    for exe in ("chromium", "chromedriver"):
+        if not shutil.which(exe):
+            session.error(f"{exe} not found: apt-get install -y chromium chromium-driver")
+    install_torch(session)
+    session.install("-e", f"{CORE}[test]", "-e", APP, "selenium>=4.10")
+    session.run("pytest", "tests/browser", "-m", "browser", "-v", *session.posargs)
