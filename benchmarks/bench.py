@@ -1,10 +1,13 @@
-"""Benchmarks: time of the exact plain pipeline next to libjpeg's own decode.
+"""Benchmarks: our decoders next to libjpeg's own decode of the same file.
 
-    nox -s bench                 # 12-megapixel 4:2:0 JPEG at quality 75
-    nox -s bench -- --megapixels 2 --quality 90
+    nox -s bench                 # 12-megapixel 4:2:0 JPEG at quality 75, plus the networks
+    nox -s bench -- --megapixels 2 --quality 90 --skip-models
 
-Reports wall-clock seconds of read_jpeg, decode_plain (bin centres + snap), check, and
-their sum, each as a ratio to libjpeg's decode of the same file (Pillow/libjpeg-turbo).
+1. The exact plain pipeline: wall-clock seconds of read_jpeg, decode_plain (bin centres +
+   snap), check, and their sum, each as a ratio to libjpeg's decode (Pillow/libjpeg-turbo).
+2. The neural decoder (default model, bundled weights): ``Decoder.decode`` (networks + snap)
+   of a 512×512 colour JPEG and of the 12 MP one, each in a fresh process so that its peak
+   resident memory (ru_maxrss) is its own, next to libjpeg's decode time.
 Writes results/bench.json.
 """
 
@@ -15,6 +18,10 @@ import io
 import json
 import logging
 import math
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,14 +56,64 @@ def timed(fn, repeat: int = 1):
     return best, out
 
 
+def decode_in_process(jpeg_path: str, model: str) -> dict:
+    """Child-process body: time Decoder.decode on a file, report seconds and peak RSS."""
+    import torch
+
+    from explorable_jpeg.decoder import Decoder
+
+    data = Path(jpeg_path).read_bytes()
+    t_lib, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), repeat=3)
+    code = ej.read_jpeg(data)
+    dec = Decoder.from_pretrained(variant=model, device="cpu")
+    t_dec, image = timed(lambda: dec.decode(code), repeat=2 if code.width < 2000 else 1)
+    with torch.inference_mode():
+        t_net, _ = timed(lambda: dec.decode_planes(code))
+    return {
+        "size": f"{code.width}x{code.height}",
+        "libjpeg_s": t_lib,
+        "decode_s": t_dec,
+        "networks_s": t_net,
+        "ratio_to_libjpeg": t_dec / t_lib,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "identical_fraction": ej.check(code, image).identical_fraction,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def bench_models(big_jpeg: bytes, model: str) -> list[dict]:
+    small = make_test_jpeg(512 * 512 / 1e6, 10, "4:2:0")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in (("512x512 QF10", small), ("12MP", big_jpeg)):
+            path = Path(tmp) / "in.jpg"
+            path.write_bytes(data)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path), "--model", model],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row["name"] = name
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default="gan", choices=["gan", "l1"])
+    p.add_argument("--skip-models", action="store_true", help="only the plain pipeline")
+    p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--megapixels", type=float, default=12.0)
     p.add_argument("--quality", type=int, default=75)
     p.add_argument("--subsampling", default="4:2:0")
     p.add_argument("--out", default=str(ROOT / "results" / "bench.json"))
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.child:
+        print(json.dumps(decode_in_process(args.child, args.model)))
+        return
 
     data = make_test_jpeg(args.megapixels, args.quality, args.subsampling)
     t_lib, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), repeat=3)

@@ -1,9 +1,11 @@
 """Export a training run (``luma.npz``/``chroma.npz`` + ``config.json``) as fp16 safetensors.
 
     python -m explorable_jpeg_train.export RUN_DIR OUT_DIR [--card CARD.md]
+    python -m explorable_jpeg_train.export ZMAP_RUN_DIR OUT_DIR --only-gan --gan-card CARD.md
 
-Writes ``OUT_DIR/l1`` and ``OUT_DIR/gan`` (the L1 model converted with zero z weights), each
-with ``config.json``, ``model.safetensors`` and, if given, the model card as ``README.md``.
+An L1 run (z_channels 0) gives ``OUT_DIR/l1`` and ``OUT_DIR/gan`` (the L1 model converted
+with zero z weights); a run with z (``zmap``) gives ``OUT_DIR/gan``. Each folder holds
+``config.json``, fp16 ``model.safetensors`` and, if given, the model card as ``README.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from explorable_jpeg.decoder import Decoder
 
 def load_run(run: Path) -> Decoder:
     cfg = json.loads((run / "config.json").read_text())
-    dec = Decoder.from_config({"variant": "l1", "luma": cfg["luma"], "chroma": cfg["chroma"]})
+    variant = "gan" if cfg["luma"].get("z_channels", 0) else "l1"
+    dec = Decoder.from_config({"variant": variant, "luma": cfg["luma"], "chroma": cfg["chroma"]})
     state = {}
     for part in ("luma", "chroma"):
         with np.load(run / f"{part}.npz", allow_pickle=False) as npz:
@@ -35,12 +38,16 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--card", type=Path, help="model card (markdown) copied as README.md")
     p.add_argument("--gan-card", type=Path, help="model card for the gan variant")
+    p.add_argument("--only-gan", action="store_true", help="(implied by a run with z)")
     args = p.parse_args()
-    l1 = load_run(args.run)
+    model = load_run(args.run)
     card = args.card.read_text() if args.card else None
-    l1.save_pretrained(args.out / "l1", card)
     gan_card = args.gan_card.read_text() if args.gan_card else card
-    l1.to_gan().save_pretrained(args.out / "gan", gan_card)
+    if model.variant == "gan":
+        model.save_pretrained(args.out / "gan", gan_card)
+        return
+    model.save_pretrained(args.out / "l1", card)
+    model.to_gan().save_pretrained(args.out / "gan", gan_card)
 
 
 if __name__ == "__main__":
