@@ -307,3 +307,44 @@ def browser(session: nox.Session) -> None:
     install_torch(session)
     session.install("-e", f"{CORE}[test]", "-e", APP, "selenium>=4.10")
     session.run("pytest", "tests/browser", "-m", "browser", "-v", *session.posargs)
+
+
+SHARED_TRAIN = "../shared/datasets/photos/train"
+SHARED_VAL = "../shared/datasets/photos/val"
+
+
+@nox.session
+def train(session: nox.Session) -> None:
+    """Train the L1 decoder (luma, then chroma): `nox -s train -- --luma-minutes 10 ...`.
+
+    Defaults: data ../shared/datasets/photos/train, output runs/l1. Export the result with
+    `python -m explorable_jpeg_train.export runs/l1 OUT_DIR`; the map phase of the gan variant
+    is `python -m explorable_jpeg_train.zmap --init runs/l1 ...`.
+    """
+    install_torch(session)
+    session.install("-e", CORE, "-e", TRAIN)
+    args = list(session.posargs)
+    if "--data" not in args:
+        args += ["--data", SHARED_TRAIN]
+    if "--out" not in args:
+        args += ["--out", "runs/l1"]
+    session.run("python", "-m", "explorable_jpeg_train.l1", *args)
+
+
+@nox.session
+def eval(session: nox.Session) -> None:
+    """Quick evaluation on real JPEG files: `nox -s eval -- --qf 10,30 --models plain,l1`.
+
+    Defaults: ../shared/datasets/photos/val and data_cache/eval2 (made by
+    `python -m explorable_jpeg_train.prepare_eval2`) when present; writes results/eval.json.
+    """
+    install_torch(session)
+    session.install("-e", CORE, "-e", TRAIN)
+    args = list(session.posargs)
+    if "--images" not in args:
+        args += ["--images", SHARED_VAL]
+        if Path("data_cache/eval2").is_dir():
+            args += ["--images", "data_cache/eval2"]
+    if "--out" not in args:
+        args += ["--out", "results/eval.json"]
+    session.run("python", "-m", "explorable_jpeg_train.evaluate", *args)
