@@ -173,7 +173,7 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
                     ),
                 }
                 controls["budget"] = gr.Slider(
-                    1, 120, value=c["budget"], step=1, label="Time budget (s)"
+                    1, 120, value=c["budget"], step=1, label="Time budget (s)", elem_id="budget"
                 )
                 with gr.Row():
                     apply_btn = gr.Button("Apply", variant="primary", elem_id="apply-btn")
