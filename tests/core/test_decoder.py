@@ -186,3 +186,19 @@ def test_z_files_round_trip_and_reject_bad_ones(tmp_path, rgb_image):
     path.write_bytes(b"\x00" * 20)
     with pytest.raises(ZFileError, match="corrupt"):
         load_z(path, code, dec.z_shape(code))
+
+
+def test_unreachable_hub_uses_the_cache_without_waiting(tmp_path, monkeypatch):
+    """Not offline, but the endpoint refuses connections: the cached files are used."""
+    from huggingface_hub import constants
+
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    src = tmp_path / "src"
+    random_decoder(z=False).save_pretrained(src)
+    _populate_hub_cache(tmp_path, "someone/cached", src)
+    dec = Decoder.from_pretrained("someone/cached", variant="l1", device="cpu")
+    assert dec.luma.config.channels == 16

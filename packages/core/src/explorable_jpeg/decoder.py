@@ -16,6 +16,8 @@ import dataclasses
 import json
 import logging
 import os
+import socket
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -292,10 +294,33 @@ class Decoder(nn.Module):
         return [self.decode(code, seed=seed + k) for k in range(n)]
 
 
-def _hub_files(repo: str, variant: str, revision: str | None) -> tuple[str, str]:
-    from huggingface_hub import hf_hub_download
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    """Can a TCP connection to the Hub endpoint be opened within ``timeout`` seconds?
 
-    kw = {"repo_id": repo, "revision": revision, "subfolder": variant}
+    ``hf_hub_download`` spends tens of seconds in retries on an unreachable network; this
+    probe lets an offline machine go straight to the local cache. Skipped (assumed
+    reachable) when a proxy is configured, since the probe would bypass it.
+    """
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    from huggingface_hub import constants
+
+    url = urllib.parse.urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _hub_files(repo: str, variant: str, revision: str | None) -> tuple[str, str]:
+    from huggingface_hub import constants, hf_hub_download
+
+    offline = bool(constants.HF_HUB_OFFLINE) or not _hub_reachable()
+    if offline:
+        logger.info("Hugging Face Hub offline or unreachable: looking in the local cache")
+    kw = {"repo_id": repo, "revision": revision, "subfolder": variant, "local_files_only": offline}
     cfg = hf_hub_download(filename="config.json", **kw)
     weights = hf_hub_download(filename="model.safetensors", **kw)
     return cfg, weights
