@@ -22,6 +22,7 @@ from .errors import (
     TruncatedJpegError,
     UnsupportedJpegError,
 )
+from .explorer import Explorer
 from .jpeg_io import compress, libjpeg_decode, read_header, read_jpeg
 from .markers import DEFAULT_MAX_PIXELS
 from .plain import decode_plain
@@ -37,6 +38,7 @@ __all__ = [
     "ComponentReport",
     "CorruptJpegError",
     "ExplorableJpegError",
+    "Explorer",
     "ImageTooLargeError",
     "InvalidImageError",
     "JpegCode",

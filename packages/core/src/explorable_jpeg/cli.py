@@ -5,6 +5,8 @@
     explorable-jpeg sample IN.jpg -n 8 -o DIR/
     explorable-jpeg check IN.jpg IMAGE.png [--json]
     explorable-jpeg compress IMAGE.png -q 10 [--subsampling 4:2:0] -o OUT.jpg
+    explorable-jpeg explore IN.jpg --tool NAME --mask MASK.png [--param k=v …]
+        [--scribble S.png] [--source IMG] [--z-in Z] [--z-out Z] -o OUT.png (random/digit: DIR)
 
 Exit codes: 0 success (``check``: every coefficient identical), 1 ``check`` found
 differing coefficients, 2 bad input or output (one ``error: …`` line on stderr).
@@ -202,6 +204,129 @@ def _cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- explore
+def _parse_value(text: str):
+    """``--param`` values: none/true/false, numbers, comma lists of numbers, else strings."""
+    low = text.strip().lower()
+    if low in ("none", "auto"):
+        return None
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    parts = [t.strip() for t in text.split(",")]
+    nums = []
+    for part in parts:
+        try:
+            nums.append(int(part))
+        except ValueError:
+            try:
+                nums.append(float(part))
+            except ValueError:
+                return text if len(parts) == 1 else parts
+    return nums[0] if len(nums) == 1 and "," not in text else tuple(nums)
+
+
+def _explore_params(items: list[str]) -> dict:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--param expects key=value, got {item!r}")
+        params[key.strip().replace("-", "_")] = _parse_value(value)
+    for key in ("directions", "periods", "digits"):  # always lists
+        if key in params and not isinstance(params[key], (tuple, list)):
+            params[key] = (params[key],)
+    return params
+
+
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from .explorer import TOOLS, Explorer
+
+    multi = args.tool in ("random", "digit")
+    if multi:
+        try:
+            Path(args.output).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(
+                f"cannot create output directory {args.output}: {exc.strerror}"
+            ) from None
+    else:
+        _ensure_writable(args.output)
+    if args.z_out:
+        _ensure_writable(args.z_out)
+    if args.tool not in TOOLS:
+        raise CliError(f"unknown tool {args.tool!r}; choose one of {', '.join(TOOLS)}")
+    code = read_jpeg(args.input)
+    mask = _load_image(args.mask)
+    params = _explore_params(args.param or [])
+    if args.scribble:
+        if args.tool != "scribble":
+            raise CliError("--scribble is for --tool scribble")
+        scribble = _load_image_rgba(args.scribble)
+        if scribble.shape[:2] != (code.height, code.width):
+            raise CliError(f"{args.scribble} must be {code.width}x{code.height}")
+        if scribble.ndim == 3 and scribble.shape[-1] == 4:  # drawn pixels: alpha > 0
+            params["labels"] = (scribble[..., 3] > 0).astype(np.int64)
+            scribble = scribble[..., :3]
+        params["scribble"] = scribble
+    elif args.tool == "scribble" and params.get("mode", "colour") in ("colour", "color"):
+        raise CliError("--tool scribble in colour mode needs --scribble SCRIBBLE.png")
+    if args.source:
+        if args.tool not in ("imprint", "dictionary"):
+            raise CliError("--source is for --tool imprint or dictionary")
+        params["source"] = _load_image(args.source)
+    decoder = _load_decoder(args)
+    if not decoder.z_channels:
+        raise CliError("exploration needs the gan model")
+    z = load_z(args.z_in, code, decoder.z_shape(code)) if args.z_in else None
+    explorer = Explorer(decoder, code, z)
+    bar = tqdm(total=1000, desc=args.tool, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = int(1000 * fraction)
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    if args.tool != "uniform":
+        params.update(progress=progress, budget_s=args.budget, max_iters=args.iters)
+    try:
+        result = explorer.apply(args.tool, mask, **params)
+    finally:
+        bar.close()
+    if multi:
+        out_dir = Path(args.output)
+        names = {}
+        for name, image in result.alternatives.items():
+            fname = name.replace(" ", "_") + ".png"
+            _save_png(image, str(out_dir / fname))
+            names[name] = fname
+        if args.tool == "digit":
+            summary = {"probabilities": result.scores, "ranking": list(result.scores)}
+            (out_dir / "probabilities.json").write_text(json.dumps(summary, indent=2) + "\n")
+    else:
+        _save_png(result.image, args.output)
+    if args.z_out:
+        save_z(args.z_out, explorer.z, code)
+    if result.info:
+        logger.info("%s: %s", args.tool, result.info)
+    return 0
+
+
+def _load_image_rgba(path: str) -> np.ndarray:
+    """Like :func:`_load_image` but keeps an alpha channel (scribbles mark drawn pixels)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                return np.asarray(im.convert("RGBA"))
+            return as_uint8_image(im)
+    except FileNotFoundError:
+        raise CliError(f"no such file: {path}") from None
+    except (Image.UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise CliError(f"cannot read image {path}: {exc}") from None
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", help="weights folder or Hub repo id (default: bundled)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="default: cpu")
@@ -255,6 +380,24 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--progressive", action="store_true")
     k.add_argument("-o", "--output", required=True, help="output .jpg")
     k.set_defaults(func=_cmd_compress)
+
+    e = sub.add_parser("explore", help="edit a decoding with an exploration tool (z optimisation)")
+    e.add_argument("input", help="input .jpg")
+    e.add_argument("--tool", required=True, help="variance-up, variance-down, magnitude-up, "
+                   "magnitude-down, tv-down, scribble, hsv, imprint, dictionary, periodicity, "
+                   "random, uniform, digit")  # fmt: skip
+    e.add_argument("--mask", required=True, help="selection PNG, white = selected")
+    e.add_argument("--param", action="append", metavar="K=V", help="tool parameter (repeatable)")
+    e.add_argument("--scribble", help="scribble image (RGBA: drawn pixels have alpha > 0)")
+    e.add_argument("--source", help="source image for imprint / dictionary")
+    e.add_argument("--z-in", help="starting z (.safetensors, e.g. from decode --z-out)")
+    e.add_argument("--z-out", help="write the resulting z")
+    e.add_argument("--budget", type=float, default=30.0, help="seconds per optimisation")
+    e.add_argument("--iters", type=int, default=100, help="max iterations per optimisation")
+    e.add_argument("-o", "--output", required=True, help="output .png (random, digit: a directory)")
+    e.add_argument("--model", choices=["gan"], default="gan")
+    _model_args(e)
+    e.set_defaults(func=_cmd_explore)
     return p
 
 

@@ -1,0 +1,36 @@
+"""HSV ± : shift hue, saturation and value in the selection, then reproduce it through z.
+
+    t̃ = HSV⁻¹( (H + Δh) mod 1, clip(S + Δs), clip(V + Δv) )  on the (block-snapped)
+    selection, x̂₀ elsewhere;   t = P_C(t̃);   f(x̂) = mean_{p ∈ mask} |x̂_p − t_p|₁.
+
+On a gray image only Δv applies. JPEG often keeps too little chroma and low-frequency
+information to pin these attributes, so the consistent set leaves room to change them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._ops import hsv_to_rgb, rgb_to_hsv
+from .base import Region
+from .target import TargetObjective
+
+STEP = 0.05  # the step of one button press
+
+
+class HSVObjective(TargetObjective):
+    """See the module docstring; ``hue``, ``saturation``, ``value``: shifts on [0, 1] scales."""
+
+    def __init__(self, hue: float = 0.0, saturation: float = 0.0, value: float = 0.0) -> None:
+        super().__init__()
+        self.shift = torch.tensor([hue, saturation, value], dtype=torch.float32)
+
+    def prepare(self, region: Region) -> None:
+        super().prepare(region)
+        rgb0 = region.rgb0
+        if rgb0.shape[0] == 3:
+            edited = hsv_to_rgb(rgb_to_hsv(rgb0) + self.shift.to(rgb0)[:, None, None])
+        else:
+            edited = (rgb0 + float(self.shift[2])).clamp(0, 1)
+        desired = torch.where(region.mask > 0, edited, rgb0)
+        self.set_target(desired, region.mask)
