@@ -265,5 +265,14 @@ def test_engine_tools_change_the_selection_and_stay_consistent(z_decoder, exampl
 
 
 def test_inert_z_weights_are_pointed_out(decoder, example_jpeg):
-    view = h.make_load(decoder)(str(example_jpeg), 15, "4:2:0", progress=None)
+    import copy
+
+    import torch
+
+    inert = copy.deepcopy(decoder)
+    with torch.no_grad():
+        for name, p in inert.named_parameters():
+            if "z_proj" in name:
+                p.zero_()
+    view = h.make_load(inert, ZHistoryBackend)(str(example_jpeg), 15, "4:2:0", progress=None)
     assert "z" in view[STATUS] and "no effect" in view[STATUS]
