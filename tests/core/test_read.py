@@ -86,3 +86,13 @@ def test_read_accepts_path_bytes_and_file_object(fixtures_dir):
         c = read_jpeg(f)
     for x in (b, c):
         np.testing.assert_array_equal(a.components[0].coefficients, x.components[0].coefficients)
+
+
+def test_compress_with_explicit_tables_expands_luma_chroma_pairs(rgb_image, gray_image):
+    luma, chroma = ijg_tables(40)
+    for tables in ([luma, chroma], [luma], [luma, chroma, chroma]):
+        _, code = compress(rgb_image, tables=tables, subsampling="4:2:2")
+        np.testing.assert_array_equal(code.components[0].table, luma)
+        np.testing.assert_array_equal(code.components[2].table, tables[-1])
+    _, code = compress(gray_image, tables=[chroma])
+    np.testing.assert_array_equal(code.components[0].table, chroma)

@@ -239,7 +239,7 @@ def compress(
                 f"unknown subsampling {subsampling!r}; use one of {sorted(SUBSAMPLING_FACTORS)}"
             )
         factors = SUBSAMPLING_FACTORS[subsampling]
-    else:
+    if quality is None:
         tables = [np.asarray(t) for t in tables]
         if any(t.shape != (8, 8) for t in tables):
             raise ValueError("every table must have shape (8, 8)")
