@@ -4,6 +4,7 @@ consistent, and leaves the outside (nearly) alone. Small random decoder, 48×64 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,3 +254,24 @@ def test_digit_tool_returns_every_class_ranked(setup):
     assert probs == sorted(probs, reverse=True)
     assert all(check(code, a).consistent for a in res.alternatives.values())
     np.testing.assert_array_equal(res.image, res.alternatives[res.info["ranking"][0]])
+
+
+DIGITS_PNG = Path("/work/shared/datasets/digits/digits.png")
+
+
+@pytest.mark.skipif(not DIGITS_PNG.is_file(), reason="digits dataset not available")
+def test_bundled_digit_classifier_on_held_out_digits():
+    """The last row of each class's five rows is held out from training."""
+    from PIL import Image
+
+    from explorable_jpeg.digits import DigitNet
+
+    img = np.asarray(Image.open(DIGITS_PNG).convert("L"), dtype=np.float32) / 255
+    cells = img.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3)
+    rows = np.arange(4, 50, 5)  # held-out rows, class = row // 5
+    x = torch.as_tensor(cells[rows, ::5].reshape(-1, 20, 20))  # 20 per class
+    y = np.repeat(rows // 5, 20)
+    net = DigitNet.from_pretrained()
+    acc = (net.probabilities(x).argmax(-1).numpy() == y).mean()
+    inverted = (net.probabilities(1 - x).argmax(-1).numpy() == y).mean()
+    assert acc >= 0.9 and inverted >= 0.85

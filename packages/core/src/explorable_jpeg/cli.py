@@ -206,7 +206,9 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- explore
 def _parse_value(text: str):
-    """``--param`` values: none/true/false, numbers, comma lists of numbers, else strings."""
+    """``--param`` values: none/auto, true/false, numbers, comma lists of those, else strings."""
+    if "," in text:
+        return tuple(_parse_value(part) for part in text.split(","))
     low = text.strip().lower()
     if low in ("none", "auto"):
         return None
@@ -214,17 +216,12 @@ def _parse_value(text: str):
         return True
     if low in ("false", "no", "off"):
         return False
-    parts = [t.strip() for t in text.split(",")]
-    nums = []
-    for part in parts:
+    for kind in (int, float):
         try:
-            nums.append(int(part))
+            return kind(low)
         except ValueError:
-            try:
-                nums.append(float(part))
-            except ValueError:
-                return text if len(parts) == 1 else parts
-    return nums[0] if len(nums) == 1 and "," not in text else tuple(nums)
+            pass
+    return text.strip()
 
 
 def _explore_params(items: list[str]) -> dict:

@@ -413,19 +413,20 @@ class Explorer:
         crop = self._crop(blocks, margin_blocks)
         h, w = crop.code.height, crop.code.width
         ys, xs = slice(crop.y0, crop.y0 + h), slice(crop.x0, crop.x0 + w)
-        bm = torch.as_tensor(blocks[crop.zy, crop.zx])
+        dev = self.decoder.device
+        bm = torch.as_tensor(blocks[crop.zy, crop.zx], device=dev)
         snapped = bm.repeat_interleave(8, 0).repeat_interleave(8, 1)[:h, :w].float()
         editable = _dilate(bm, z_halo_blocks)[None]
-        z0 = self._z[:, crop.zy, crop.zx].to(self.decoder.device)
+        z0 = self._z[:, crop.zy, crop.zx].to(dev)
         lam = objective.preserve_weight if preserve_weight is None else float(preserve_weight)
         gen = torch.Generator().manual_seed(int(seed))
-        with _frozen(self.decoder), torch.enable_grad():
+        with _frozen(self.decoder), torch.enable_grad(), torch.device(dev):
             with torch.no_grad():
                 rgb0 = self._decode_rgb(crop.code, z0[None])[0]
             region = Region(
                 rgb0=rgb0,
                 mask=snapped,
-                pixel_mask=torch.as_tensor(pix[ys, xs]).float(),
+                pixel_mask=torch.as_tensor(pix[ys, xs], device=dev).float(),
                 code=crop.code,
                 origin=(crop.y0, crop.x0),
             )
@@ -479,6 +480,10 @@ class Explorer:
                     opt = torch.optim.Adam([w_param], lr=LEARNING_RATE / LR_DECAY**decays)
                     continue
                 loss.backward()
+                if it == 0 and not float(w_param.grad.abs().max()) > 0:
+                    logger.warning("z has no effect on this region (the decoder's z weights "
+                                   "are zero?); nothing to optimise")  # fmt: skip
+                    break
                 opt.step()
                 it += 1
                 if progress is not None:

@@ -147,7 +147,9 @@ def clean_inputs(digits: np.ndarray, size: int) -> torch.Tensor:
     )
 
 
-def card(clean: float, augmented: float, args: argparse.Namespace, n_params: int) -> str:
+def card(
+    clean: float, augmented: float, args: argparse.Namespace, n_params: int, steps: int
+) -> str:
     return f"""# Digit classifier (explorable-jpeg, class exploration)
 
 Small CNN ({n_params:,} parameters), input: a gray crop of any size, resized to fit
@@ -159,7 +161,8 @@ Small CNN ({n_params:,} parameters), input: a gray crop of any size, resized to 
   foreground/background intensities (inversion, low contrast), background gradient,
   noise, blur, JPEG (quality 5–60).
 - Training: `python -m explorable_jpeg_train.digits --data digits.png --out DIR
-  --minutes {args.minutes:g} --seed {args.seed}` on CPU.
+  --minutes {args.minutes:g} --seed {args.seed}` on CPU: {steps} steps of {args.batch}
+  augmented samples (time-budgeted; a faster CPU runs more steps).
 
 | held-out set (1,000 digits) | accuracy |
 |---|---|
@@ -218,7 +221,7 @@ def main() -> None:
                         step, time.time() - t0, loss.item(), lr, acc)  # fmt: skip
     clean, aug = evaluate(net, test_clean, vy), evaluate(net, test_aug, vy)
     logger.info("done: %d steps; held-out accuracy clean %.4f, augmented %.4f", step, clean, aug)
-    net.save_pretrained(args.out, card=card(clean, aug, args, n_params))
+    net.save_pretrained(args.out, card=card(clean, aug, args, n_params, step))
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class DictionaryObjective(Objective):
         d = torch.unique(torch.round(d * 510) / 510, dim=0)  # prune near-duplicates
         if len(d) > MAX_ATOMS:
             g = torch.Generator().manual_seed(self.seed)
-            d = d[torch.randperm(len(d), generator=g)[:MAX_ATOMS]]
+            d = d[torch.randperm(len(d), generator=g, device=g.device)[:MAX_ATOMS]]
         self.sigma2 = float(d.pow(2).mean()) + 1e-4
         if self.ignore_variance:
             d = _normalise(d, self.sigma2**0.5)

@@ -40,10 +40,13 @@ class RandomObjective(Objective):
     def initial_z(self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator):
         n = self.num_outputs
         if self.close:
-            noise = torch.randn((n, *z0.shape), generator=generator) * CLOSE_NOISE
+            noise = (
+                torch.randn((n, *z0.shape), generator=generator, device=generator.device)
+                * CLOSE_NOISE
+            )
             z = (z0[None] + noise).clamp(-0.999, 0.999)
         else:
-            z = torch.rand((n, *z0.shape), generator=generator) * 2 - 1
+            z = torch.rand((n, *z0.shape), generator=generator, device=generator.device) * 2 - 1
         return torch.where(editable, z, z0[None])
 
     def scale(self, rgb_start: torch.Tensor) -> float:
