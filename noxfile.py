@@ -333,18 +333,26 @@ def train(session: nox.Session) -> None:
 
 @nox.session
 def eval(session: nox.Session) -> None:
-    """Quick evaluation on real JPEG files: `nox -s eval -- --qf 10,30 --models plain,l1`.
+    """Evaluate libjpeg, jpegqs, plain, l1 and gan on real JPEG files (metrics, tables, plots).
 
-    Defaults: ../shared/datasets/photos/val and data_cache/eval2 (made by
-    `python -m explorable_jpeg_train.prepare_eval2`) when present; writes results/eval.json.
+    `nox -s eval -- [--images DIR] [--qf 5,10,20,30,40,50] [--models plain,l1,gan] [--quick]
+    [--paper] [--z-samples N] [--max-side PX]`. Defaults: ../shared/datasets/photos/val and
+    data_cache/eval2 (made by `python -m explorable_jpeg_train.prepare_eval2`) when present,
+    images down-scaled to 384 px (`--max-side 0`: full size), 3 random z for the gan; writes
+    results/eval.json, eval.md and eval_<set>.png (`--paper`: also paper.*). jpegqs is the
+    Debian package of that name (`apt-get install jpegqs`), skipped when absent.
     """
     install_torch(session)
-    session.install("-e", CORE, "-e", TRAIN)
+    session.install("-e", CORE, "-e", f"{TRAIN}[eval]")
     args = list(session.posargs)
     if "--images" not in args:
         args += ["--images", SHARED_VAL]
         if Path("data_cache/eval2").is_dir():
             args += ["--images", "data_cache/eval2"]
+        else:
+            session.warn("eval2 skipped: run python -m explorable_jpeg_train.prepare_eval2")
+    if "--max-side" not in args and "--quick" not in args:
+        args += ["--max-side", "384"]
     if "--out" not in args:
         args += ["--out", "results/eval.json"]
     session.run("python", "-m", "explorable_jpeg_train.evaluate", *args)

@@ -1,0 +1,75 @@
+"""Smoke test of the evaluator's ``--quick`` path (the CI version of ``nox -s eval``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import natural_image
+
+pytest.importorskip("torch")
+evaluate = pytest.importorskip("explorable_jpeg_train.evaluate")
+
+
+def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k in range(2):
+        Image.fromarray(natural_image(40, 56, seed=k)).save(folder / f"im{k}.png")
+    out = tmp_path / "res" / "eval.json"
+    evaluate.main(
+        [
+            "--images",
+            str(folder),
+            "--quick",
+            "--models",
+            "libjpeg,jpegqs,plain,l1,gan",
+            "--out",
+            str(out),
+        ]  # fmt: skip
+    )
+    payload = json.loads(out.read_text())
+    md = out.with_suffix(".md").read_text()
+    cfg = payload["config"]
+    assert cfg["quick"] and cfg["qf"] == [10] and cfg["z_samples"] == 2
+    assert "lpips" in cfg["not_computed"] and "niqe" in cfg["not_computed"]
+    rows = payload["summary"]
+    models = {r["model"] for r in rows}
+    assert {"libjpeg", "plain", "l1", "gan"} <= models
+    assert {r["mode"] for r in rows} == {"gray", "color"}
+    for r in rows:
+        assert r["n"] == 2
+        assert 15 < r["psnr_y"] < 60 and math.isfinite(r["psnr_b"])
+        assert r["psnr_b"] <= r["psnr_y"] + 1e-9  # BEF ≥ 0
+        assert 0 < r["ssim"] <= 1
+        assert r["decode_s"] >= 0
+        if r["stlpips"] is not None:
+            assert 0 <= r["stlpips"] < 1
+        if r["model"] in ("plain", "l1", "gan"):
+            assert r["identical_fraction"] == 1.0  # our decoders are exactly consistent
+        if r["model"] != "gan":
+            assert r["diversity"] == 0.0
+    gan = [r for r in rows if r["model"] == "gan"]
+    assert all(r["diversity"] >= 0 for r in gan)
+    assert "| gray | 10 | libjpeg |" in md and "not computed — lpips" in md
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out.parent / "eval_imgs.png").stat().st_size > 1000
+
+
+def test_psnr_b_penalises_blocking_only_across_block_edges():
+    from explorable_jpeg_train.metrics import blocking_effect_factor, psnr, psnr_b
+
+    yy, xx = np.mgrid[0:64, 0:64]
+    ref = 120 + 50 * np.sin(xx / 9.0) * np.cos(yy / 13.0)  # smooth: no blocking
+    offsets = np.random.default_rng(0).normal(0, 4, (8, 8))
+    blocky = ref + np.kron(offsets, np.ones((8, 8)))  # a constant error per 8×8 block
+    assert blocking_effect_factor(ref) < 0.01
+    assert blocking_effect_factor(blocky) > 0
+    assert psnr_b(ref, blocky) < psnr(ref, blocky)
+    smooth = np.tile(np.linspace(0, 255, 64), (64, 1))
+    assert blocking_effect_factor(smooth) == 0.0  # equal steps everywhere: no blocking
