@@ -315,20 +315,19 @@ SHARED_VAL = "../shared/datasets/photos/val"
 
 @nox.session
 def train(session: nox.Session) -> None:
-    """Train the L1 decoder (luma, then chroma): `nox -s train -- --luma-minutes 10 ...`.
+    """Run the phases of a training config: `nox -s train -- [CONFIG.toml] [--resume] [--set k=v]`.
 
-    Defaults: data ../shared/datasets/photos/train, output runs/l1. Export the result with
-    `python -m explorable_jpeg_train.export runs/l1 OUT_DIR`; the map phase of the gan variant
-    is `python -m explorable_jpeg_train.zmap --init runs/l1 ...`.
+    Default config: packages/train/configs/l1.toml (L1 luma, L1 chroma, export). Others:
+    gan.toml (WGAN-GP phase from the map-phase weights), smoke.toml (30-second CPU check).
+    Data: `[data] train` of the config (default data_cache/train, a copy of
+    ../shared/datasets/photos/train). See packages/train/README.md.
     """
     install_torch(session)
     session.install("-e", CORE, "-e", TRAIN)
     args = list(session.posargs)
-    if "--data" not in args:
-        args += ["--data", SHARED_TRAIN]
-    if "--out" not in args:
-        args += ["--out", "runs/l1"]
-    session.run("python", "-m", "explorable_jpeg_train.l1", *args)
+    if not args or args[0].startswith("-"):
+        args = [f"{TRAIN}/configs/l1.toml", *args]
+    session.run("python", "-m", "explorable_jpeg_train", *args)
 
 
 @nox.session

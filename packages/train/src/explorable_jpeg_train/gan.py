@@ -1,0 +1,326 @@
+"""GAN phases: ``gan_luma``, then ``gan_chroma`` with the (new) luma net fixed.
+
+Initialisation: ``[gan] init`` — an npz run dir (``l1``/``zmap`` output) or a weights folder
+(``weights/l1`` or ``weights/gan``); empty means this run's ``l1/``. Networks get z inputs
+(64 channels per block); z weights absent from the source start at zero, so training starts
+exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
+
+1. ``n_critic`` critic steps, each on a fresh batch: real pair (code, truth's unrounded
+   coefficients), fake pair (code, ψ(q, z), z ~ U[−1, 1]^64 per block), WGAN-GP (λ = 10)
+   plus a small drift term; Adam (β = 0.5, 0.9), warm-up, no clipping by default.
+2. z* by ``z_steps`` Adam steps on |ψ(q, z) − x|₁ (networks frozen).
+3. One batched forward with z ∈ {0, z*, z1, z2}:
+   ``L_G = w_zero·L1(z=0) + w_map·L1(z*) + w_adv·(−E D(fakes z*, z1, z2))
+   + w_range·L_range + w_div·L_div(z1, z2)``; Adam with warm-up and clipping.
+
+Chroma: the same with the chroma critic; the chroma net is conditioned on the luma decoded
+with z1 by the fixed luma net (or, with probability ``p_gt_luma``, the true luma); the range
+loss is taken after conversion to RGB. With ``n_critic = 0`` or ``w_adv = 0`` this is the
+map phase of ``zmap.py``. Outputs ``<run_dir>/gan/{luma,chroma}.npz`` + ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
+from explorable_jpeg.models.luma import coefficients_to_pixels
+
+from . import losses as L
+from .batch import Batch, probe_batch, repeat, sample_batch
+from .checkpoint import load_decoder_weights, load_npz_state, save_npz
+from .config import config_to_dict
+from .critic import (
+    chroma_code_channels,
+    chroma_critic,
+    chroma_critic_input,
+    luma_code_channels,
+    luma_critic,
+    luma_critic_input,
+)
+from .distributed import broadcast_module
+from .l1_phase import chroma_condition, project_chroma
+from .loop import Context, PhaseRun, optimizer_step, psnr, warmup_constant
+
+logger = logging.getLogger("explorable_jpeg_train")
+Z = 64
+
+
+def _with_z(cls, ccls, cfg: dict, state: dict) -> nn.Module:
+    net = cls(ccls(**{**cfg, "z_channels": Z}))
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or any("z_proj" not in k for k in missing):
+        raise ValueError(f"init weights do not fit: missing {missing}, unexpected {unexpected}")
+    for k in missing:
+        nn.init.zeros_(net.get_parameter(k))
+    return net
+
+
+def init_source(ctx: Context) -> Path:
+    return Path(ctx.cfg.gan.init) if ctx.cfg.gan.init else ctx.run_dir / "l1"
+
+
+def load_init(ctx: Context, part: str) -> nn.Module:
+    """The ``part`` ("luma"/"chroma") network of the init source, with z inputs."""
+    src = init_source(ctx)
+    cfg, states = load_decoder_weights(src)
+    if part not in states:
+        raise FileNotFoundError(f"{src} has no {part} weights (run the l1_{part} phase first)")
+    cls, ccls = (LumaNet, LumaNetConfig) if part == "luma" else (ChromaNet, ChromaNetConfig)
+    logger.info("%s: initialised from %s (%s)", part, src, cfg[part])
+    return _with_z(cls, ccls, cfg[part], states[part])
+
+
+def write_gan_dir(ctx: Context, luma: nn.Module | None, chroma: nn.Module | None) -> None:
+    out = ctx.run_dir / "gan"
+    out.mkdir(parents=True, exist_ok=True)
+    if luma is not None:
+        save_npz(luma, out / "luma.npz")
+    if chroma is not None:
+        save_npz(chroma, out / "chroma.npz")
+    cfg_path = out / "config.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    for part, net in (("luma", luma), ("chroma", chroma)):
+        if net is not None:
+            cfg[part] = dataclasses.asdict(net.config)
+    cfg["training"] = config_to_dict(ctx.cfg)
+    cfg["init"] = str(init_source(ctx))
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+
+
+def _adam(params, lr, betas):
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+
+
+def _rand_z(shape, gen, device) -> torch.Tensor:
+    return torch.rand(shape, generator=gen, device=device) * 2 - 1
+
+
+# ---------------------------------------------------------------- luma
+
+
+def luma_decode(net: LumaNet, q, table, z):
+    """Offsets ``(B, 64, h, w)`` and pixels ``(B, H, W)`` of ψ_Y(q, M, z)."""
+    off = net.offsets(q, table, z)
+    return off, coefficients_to_pixels(q + off, table)
+
+
+def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4) -> dict:
+    """PSNR at z = 0 and random z, and the per-pixel std over ``n_z`` random z (gray levels)."""
+    with torch.no_grad():
+        zs = [torch.zeros(p.q.shape[0], Z, *p.q.shape[-2:], device=p.q.device)]
+        zs += [_rand_z(zs[0].shape, gen, p.q.device) for _ in range(n_z)]
+        pix = [luma_decode(net, p.q, p.table, z)[1] for z in zs]
+        base = coefficients_to_pixels(p.q, p.table)
+        rand = torch.stack(pix[1:])
+        return {
+            "probe_gain_z0_db": psnr(pix[0], p.y) - psnr(base, p.y),
+            "probe_gain_zrand_db": sum(psnr(x, p.y) for x in pix[1:]) / n_z - psnr(base, p.y),
+            "probe_std_zrand": float(rand.std(0).mean()),
+        }
+
+
+def run_gan_luma(ctx: Context) -> None:
+    cfg, g = ctx.cfg, ctx.cfg.gan
+    run = PhaseRun(ctx, "gan_luma", g.luma_steps, g.luma_minutes)
+    dev = ctx.device
+    G = load_init(ctx, "luma").to(dev)
+    D = luma_critic(g.critic).to(dev)
+    broadcast_module(G, ctx.dist)
+    broadcast_module(D, ctx.dist)
+    opt_g = _adam(G.parameters(), g.lr_g, g.betas_g)
+    opt_d = _adam(D.parameters(), g.lr_d, g.betas_d)
+    run.register({"luma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d})
+    has_chroma = "chroma" in load_decoder_weights(init_source(ctx))[1]
+    if has_chroma and ctx.dist.is_main and not (ctx.run_dir / "gan" / "chroma.npz").is_file():
+        write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
+
+    def save_outputs():
+        write_gan_dir(ctx, G, None)
+
+    probe = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    probe_gen = torch.Generator(device=dev)
+    pixels = g.critic.pixels
+    use_critic = g.n_critic > 0 and g.w_adv > 0
+    g_params, d_params = list(G.parameters()), list(D.parameters())
+    while run.running():
+        row: dict = {}
+        # ---- critic steps
+        if use_critic:
+            G.requires_grad_(False)
+            D.requires_grad_(True)
+            for _ in range(g.n_critic):
+                b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
+                code = luma_code_channels(b.q, b.table)
+                with torch.no_grad():
+                    z = _rand_z((b.q.shape[0], Z, *b.q.shape[-2:]), run.gen, dev)
+                    off_f, pix_f = luma_decode(G, b.q, b.table, z)
+                real = luma_critic_input(code, b.offsets, b.y if pixels else None)
+                fake = luma_critic_input(code, off_f, pix_f if pixels else None)
+                d_real, d_fake = D(torch.cat([real, fake])).chunk(2)
+                gp = L.gradient_penalty(D, real, fake, run.gen)
+                loss_d = L.critic_loss(d_real, d_fake, gp, g.gp_weight, g.drift)
+                lr_d = warmup_constant(run.step, g.lr_d, g.warmup)
+                optimizer_step(opt_d, loss_d, d_params, g.clip_d, ctx.dist, lr_d)
+            row.update(
+                d_loss=loss_d.item(),
+                wdist=(d_real.mean() - d_fake.mean()).item(),
+                gp=gp.item(),
+            )
+        # ---- generator step
+        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
+        n = b.q.shape[0]
+        zshape = (n, Z, *b.q.shape[-2:])
+        G.requires_grad_(False)
+        z_map = L.find_z(
+            lambda z, b=b: luma_decode(G, b.q, b.table, z)[1],
+            b.y,
+            zshape,
+            g.z_steps,
+            g.z_lr,
+            run.gen,
+        )
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        z1, z2 = _rand_z(zshape, run.gen, dev), _rand_z(zshape, run.gen, dev)
+        zz = torch.cat([torch.zeros(zshape, device=dev), z_map, z1, z2])
+        off, pix = luma_decode(G, repeat(b.q, 4), repeat(b.table, 4), zz)
+        p0, pm, p1, p2 = pix.chunk(4)
+        l_zero, l_map = L.l1(p0, b.y), L.l1(pm, b.y)
+        l_range = L.range_loss(pix)
+        l_div = L.diversity_loss(p1, p2, z1, z2, g.div_cap)
+        loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
+        if use_critic and run.step >= g.adv_start:
+            code = repeat(luma_code_channels(b.q, b.table), 3)
+            fake = luma_critic_input(code, off[n:], pix[n:] if pixels else None)
+            l_adv = L.generator_adversarial_loss(D(fake))
+            loss_g = loss_g + g.w_adv * l_adv
+            row["g_adv"] = l_adv.item()
+        lr_g = warmup_constant(run.step, g.lr_g, g.warmup)
+        gnorm = optimizer_step(opt_g, loss_g, g_params, g.clip_g, ctx.dist, lr_g)
+        row.update(
+            g_loss=loss_g.item(),
+            l1_z0=l_zero.item(),
+            l1_zmap=l_map.item(),
+            l1_zrand=L.l1(p1, b.y).item(),
+            range=l_range.item(),
+            div_ratio=-l_div.item(),
+            g_grad_norm=gnorm,
+        )
+        if ctx.dist.is_main and run.step % cfg.eval_every == 0:
+            probe_gen.manual_seed(0)
+            row.update(luma_probe(G, probe, probe_gen))
+        if run.step % cfg.log_every == 0:
+            run.log(row)
+        run.end_step(save_outputs)
+    run.save(save_outputs)
+    run.close()
+
+
+# ---------------------------------------------------------------- chroma
+
+
+def chroma_decode(net: ChromaNet, y_in, b: Batch, z, k: int = 1) -> torch.Tensor:
+    """Projected chroma ``(k·B, 2, H, W)`` for ``z (k·B, 64, h, w)`` (batch repeated k×)."""
+    up = repeat(b.chroma_up, k)
+    ct = repeat(b.chroma_table, k)
+    res = net(repeat(y_in, k)[:, None], up, ct, b.factors, z)
+    return project_chroma(up + res, repeat(b.q_cb, k), repeat(b.q_cr, k), ct, b.factors)
+
+
+def run_gan_chroma(ctx: Context) -> None:
+    cfg, g = ctx.cfg, ctx.cfg.gan
+    run = PhaseRun(ctx, "gan_chroma", g.chroma_steps, g.chroma_minutes)
+    dev = ctx.device
+    gan_dir = ctx.run_dir / "gan"
+    luma_cfg = json.loads((gan_dir / "config.json").read_text())["luma"]
+    luma = LumaNet(LumaNetConfig(**luma_cfg))
+    luma.load_state_dict(load_npz_state(gan_dir / "luma.npz"))
+    luma = luma.to(dev).eval().requires_grad_(False)
+    G = load_init(ctx, "chroma").to(dev)
+    D = chroma_critic(g.critic).to(dev)
+    broadcast_module(G, ctx.dist)
+    broadcast_module(D, ctx.dist)
+    opt_g = _adam(G.parameters(), g.lr_g, g.betas_g)
+    opt_d = _adam(D.parameters(), g.lr_d, g.betas_d)
+    run.register({"chroma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d})
+
+    def save_outputs():
+        write_gan_dir(ctx, None, G)
+
+    use_critic = g.n_critic > 0 and g.w_adv > 0
+    g_params, d_params = list(G.parameters()), list(D.parameters())
+    while run.running():
+        row: dict = {}
+        if use_critic:
+            G.requires_grad_(False)
+            D.requires_grad_(True)
+            for _ in range(g.n_critic):
+                b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=True)
+                z = _rand_z((b.q.shape[0], Z, *b.q.shape[-2:]), run.gen, dev)
+                y_in = chroma_condition(luma, b, run.gen, g.p_gt_luma, z)
+                code = chroma_code_channels(y_in, b.chroma_up, b.chroma_table, b.factors)
+                with torch.no_grad():
+                    fake_c = chroma_decode(G, y_in, b, z)
+                real = chroma_critic_input(code, b.ycc[:, 1:], b.chroma_up)
+                fake = chroma_critic_input(code, fake_c, b.chroma_up)
+                d_real, d_fake = D(torch.cat([real, fake])).chunk(2)
+                gp = L.gradient_penalty(D, real, fake, run.gen)
+                loss_d = L.critic_loss(d_real, d_fake, gp, g.gp_weight, g.drift)
+                lr_d = warmup_constant(run.step, g.lr_d, g.warmup)
+                optimizer_step(opt_d, loss_d, d_params, g.clip_d, ctx.dist, lr_d)
+            row.update(
+                d_loss=loss_d.item(), wdist=(d_real.mean() - d_fake.mean()).item(), gp=gp.item()
+            )
+        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=True)
+        n = b.q.shape[0]
+        zshape = (n, Z, *b.q.shape[-2:])
+        z1, z2 = _rand_z(zshape, run.gen, dev), _rand_z(zshape, run.gen, dev)
+        y_in = chroma_condition(luma, b, run.gen, g.p_gt_luma, z1)
+        target = b.ycc[:, 1:]
+        G.requires_grad_(False)
+        z_map = L.find_z(
+            lambda z, b=b, y_in=y_in: chroma_decode(G, y_in, b, z),
+            target,
+            zshape,
+            g.z_steps,
+            g.z_lr,
+            run.gen,
+        )
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        zz = torch.cat([torch.zeros(zshape, device=dev), z_map, z1, z2])
+        c = chroma_decode(G, y_in, b, zz, 4)
+        c0, cm, c1, c2 = c.chunk(4)
+        l_zero, l_map = L.l1(c0, target), L.l1(cm, target)
+        l_range = L.rgb_range_loss(repeat(y_in, 4), c)
+        l_div = L.diversity_loss(c1, c2, z1, z2, g.div_cap)
+        loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
+        if use_critic and run.step >= g.adv_start:
+            code = chroma_code_channels(y_in, b.chroma_up, b.chroma_table, b.factors)
+            fake = chroma_critic_input(repeat(code, 3), c[n:], repeat(b.chroma_up, 3))
+            l_adv = L.generator_adversarial_loss(D(fake))
+            loss_g = loss_g + g.w_adv * l_adv
+            row["g_adv"] = l_adv.item()
+        lr_g = warmup_constant(run.step, g.lr_g, g.warmup)
+        gnorm = optimizer_step(opt_g, loss_g, g_params, g.clip_g, ctx.dist, lr_g)
+        row.update(
+            g_loss=loss_g.item(),
+            l1_z0=l_zero.item(),
+            l1_zmap=l_map.item(),
+            l1_zrand=L.l1(c1, target).item(),
+            range=l_range.item(),
+            div_ratio=-l_div.item(),
+            g_grad_norm=gnorm,
+        )
+        if run.step % cfg.log_every == 0:
+            run.log(row)
+        run.end_step(save_outputs)
+    run.save(save_outputs)
+    run.close()

@@ -1,0 +1,126 @@
+"""L1 phases (config-driven): ``l1_luma`` then ``l1_chroma`` with the luma net fixed.
+
+Luma:   L_Y = mean |IDCT(M · ψ_Y(q, M)) + 128 − Y|          (pixels, [0, 255])
+Chroma: L_C = mean |P(U(c̄) + ψ_C(Ŷ, U(c̄), M_C)) − C|      over Cb, Cr
+(U: up-sampling of the bin-centre chroma, P: exact box-average projection; Ŷ the decoded
+luma or, with probability ``p_gt_luma``, the true one). Recipe of DESIGN §4: Adam with
+warm-up, cosine decay to 10%, gradient-norm clipping, zero-initialised output layers.
+Outputs ``<run_dir>/l1/{luma,chroma}.npz`` + ``config.json`` (the format of ``export``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from explorable_jpeg.consistency import project_tensor
+from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
+from explorable_jpeg.models.luma import coefficients_to_pixels
+
+from .batch import probe_batch, sample_batch
+from .checkpoint import load_npz_state, save_npz
+from .config import config_to_dict
+from .distributed import broadcast_module
+from .loop import Context, PhaseRun, optimizer_step, psnr, warmup_cosine
+
+
+def write_run_config(out: Path, luma: torch.nn.Module, chroma_cfg, ctx: Context) -> None:
+    cfg = {
+        "luma": dataclasses.asdict(luma.config),
+        "chroma": dataclasses.asdict(chroma_cfg),
+        "training": config_to_dict(ctx.cfg),
+    }
+    (out / "config.json").write_text(json.dumps(cfg, indent=2))
+
+
+def project_chroma(pred, q_cb, q_cr, table, factors) -> torch.Tensor:
+    return torch.stack(
+        [project_tensor(pred[:, i], q, table, factors) for i, q in enumerate((q_cb, q_cr))], 1
+    )
+
+
+def run_l1_luma(ctx: Context) -> None:
+    cfg, m = ctx.cfg, ctx.cfg.model
+    run = PhaseRun(ctx, "l1_luma", cfg.l1.luma_steps, cfg.l1.luma_minutes)
+    out = ctx.run_dir / "l1"
+    out.mkdir(parents=True, exist_ok=True)
+    net = LumaNet(LumaNetConfig(m.luma_channels, m.luma_blocks, 0)).to(ctx.device)
+    broadcast_module(net, ctx.dist)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.l1.lr)
+    run.register({"luma": net}, {"opt": opt})
+    chroma_cfg = ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)
+
+    def save_outputs():
+        save_npz(net, out / "luma.npz")
+        write_run_config(out, net, chroma_cfg, ctx)
+
+    probe = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    params = list(net.parameters())
+    while run.running():
+        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
+        pix = coefficients_to_pixels(net(b.q, b.table), b.table)
+        loss = (pix - b.y).abs().mean()
+        lr = warmup_cosine(run.step, run.frac(), cfg.l1.lr, cfg.l1.warmup)
+        gnorm = optimizer_step(opt, loss, params, cfg.l1.clip, ctx.dist, lr)
+        row = {"l1": loss.item(), "lr": lr, "grad_norm": gnorm}
+        if run.step % cfg.eval_every == 0:
+            with torch.no_grad():
+                base = coefficients_to_pixels(probe.q, probe.table)
+                dec = coefficients_to_pixels(net(probe.q, probe.table), probe.table)
+                row["probe_gain_db"] = psnr(dec, probe.y) - psnr(base, probe.y)
+        if run.step % cfg.log_every == 0:
+            run.log(row)
+        run.end_step(save_outputs)
+    run.save(save_outputs)
+    run.close()
+
+
+def load_luma(path: Path, device) -> LumaNet:
+    cfg = json.loads((path / "config.json").read_text())
+    net = LumaNet(LumaNetConfig(**cfg["luma"]))
+    net.load_state_dict(load_npz_state(path / "luma.npz"))
+    return net.to(device).eval().requires_grad_(False)
+
+
+def chroma_condition(luma_net, b, gen, p_gt: float, z=None) -> torch.Tensor:
+    """Luma the chroma net is conditioned on: decoded (with ``z``) or, with prob. p, true."""
+    with torch.no_grad():
+        y_hat = coefficients_to_pixels(luma_net(b.q, b.table, z), b.table)
+        use_gt = torch.rand(b.y.shape[0], 1, 1, generator=gen, device=b.y.device) < p_gt
+        return torch.where(use_gt, b.y, y_hat).clamp(0, 255)
+
+
+def run_l1_chroma(ctx: Context) -> None:
+    cfg, m = ctx.cfg, ctx.cfg.model
+    run = PhaseRun(ctx, "l1_chroma", cfg.l1.chroma_steps, cfg.l1.chroma_minutes)
+    out = ctx.run_dir / "l1"
+    luma = load_luma(out, ctx.device)
+    net = ChromaNet(ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)).to(ctx.device)
+    broadcast_module(net, ctx.dist)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.l1.lr)
+    run.register({"chroma": net}, {"opt": opt})
+
+    def save_outputs():
+        save_npz(net, out / "chroma.npz")
+        write_run_config(out, luma, net.config, ctx)
+
+    params = list(net.parameters())
+    while run.running():
+        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=True)
+        y_in = chroma_condition(luma, b, run.gen, cfg.l1.p_gt_luma)
+        res = net(y_in[:, None], b.chroma_up, b.chroma_table, b.factors)
+        proj = project_chroma(b.chroma_up + res, b.q_cb, b.q_cr, b.chroma_table, b.factors)
+        loss = (proj - b.ycc[:, 1:]).abs().mean()
+        lr = warmup_cosine(run.step, run.frac(), cfg.l1.lr, cfg.l1.warmup)
+        gnorm = optimizer_step(opt, loss, params, cfg.l1.clip, ctx.dist, lr)
+        if run.step % cfg.log_every == 0:
+            with torch.no_grad():
+                base = project_chroma(b.chroma_up, b.q_cb, b.q_cr, b.chroma_table, b.factors)
+                base_l1 = (base - b.ycc[:, 1:]).abs().mean().item()
+            run.log({"l1": loss.item(), "bin_centre_l1": base_l1, "lr": lr, "grad_norm": gnorm})
+        run.end_step(save_outputs)
+    run.save(save_outputs)
+    run.close()

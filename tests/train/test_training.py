@@ -1,0 +1,259 @@
+"""Training package: config, phases (tiny CPU runs), resume, losses, critic, export, upload."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorable_jpeg_train import checkpoint, distributed, losses
+from explorable_jpeg_train.__main__ import main
+from explorable_jpeg_train.config import CriticConfig, load_config
+from explorable_jpeg_train.critic import chroma_critic, luma_critic
+from explorable_jpeg_train.upload import main as upload_main
+from tests.conftest import natural_image
+
+CONFIGS = Path(__file__).parents[2] / "packages" / "train" / "configs"
+
+TINY = [
+    "data.crop=32",
+    "data.batch=2",
+    "model.luma_channels=8",
+    "model.luma_blocks=1",
+    "model.chroma_channels=8",
+    "model.chroma_blocks=1",
+    "l1.luma_steps=2",
+    "l1.chroma_steps=2",
+    "l1.warmup=1",
+    "gan.luma_steps=2",
+    "gan.chroma_steps=2",
+    "gan.n_critic=1",
+    "gan.z_steps=1",
+    "gan.warmup=1",
+    "gan.critic.channels=8",
+    "gan.critic.layers=2",
+    "probe_batch=2",
+    "log_every=1",
+    "eval_every=1",
+    "save_every_s=0",
+    "tensorboard=false",
+    'device="cpu"',
+]
+
+
+def _sets(items: list[str]) -> list[str]:
+    return [a for item in items for a in ("--set", item)]
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("images")
+    for i in range(3):
+        Image.fromarray(natural_image(72, 80, seed=10 + i)).save(d / f"img{i}.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def full_run(image_dir, tmp_path_factory) -> Path:
+    """Every phase, 2 steps each, on 32² crops with batch 2."""
+    run_dir = tmp_path_factory.mktemp("run")
+    sets = [*TINY, f'data.train="{image_dir}"', f'run_dir="{run_dir}"']
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    return run_dir
+
+
+@pytest.mark.parametrize("name", ["l1.toml", "gan.toml", "smoke.toml"])
+def test_configs_load(name):
+    cfg = load_config(CONFIGS / name)
+    assert cfg.phases and cfg.data.crop % 16 == 0
+
+
+def test_config_overrides_are_typed_and_unknown_keys_fail():
+    cfg = load_config(CONFIGS / "gan.toml", ["gan.lr_g=1e-4", "seed=7", "gan.critic.norm=none"])
+    assert cfg.gan.lr_g == 1e-4 and cfg.seed == 7 and cfg.gan.critic.norm == "none"
+    cfg = load_config(None, ["gan.gp_weight=5", 'phases=["export"]'])
+    assert isinstance(cfg.gan.gp_weight, float) and cfg.phases == ["export"]
+    with pytest.raises(ValueError, match="unknown key"):
+        load_config(None, ["gan.lr=1"])
+    with pytest.raises(ValueError, match="must be int"):
+        load_config(None, ["seed=abc"])
+    with pytest.raises(ValueError, match="unknown phases"):
+        load_config(None, ['phases=["nope"]'])
+
+
+def test_every_phase_runs_and_writes_checkpoints_logs_and_weights(full_run):
+    meta = json.loads((full_run / "checkpoint.json").read_text())
+    assert meta["done"] == ["l1_luma", "l1_chroma", "gan_luma", "gan_chroma", "export"]
+    with np.load(full_run / "checkpoint.npz") as npz:
+        keys = npz.files
+    assert any(k.startswith("model/critic/") for k in keys)
+    assert any(k.startswith("optim/opt_d/") for k in keys)
+    assert "rng/gen" in keys
+    for phase in ("l1_luma", "l1_chroma", "gan_luma", "gan_chroma"):
+        rows = _rows(full_run / f"log_{phase}.csv")
+        assert [r["step"] for r in rows] == ["0", "1"]
+    gan_rows = _rows(full_run / "log_gan_luma.csv")
+    assert all(np.isfinite(float(r[k])) for r in gan_rows for k in ("d_loss", "g_adv", "gp"))
+    for v in ("l1", "gan"):
+        assert (full_run / "weights" / v / "model.safetensors").is_file()
+
+
+def test_exported_gan_weights_decode_consistently(full_run):
+    from explorable_jpeg import check, compress
+    from explorable_jpeg.decoder import Decoder
+
+    dec = Decoder.from_pretrained(full_run / "weights", variant="gan", device="cpu")
+    assert dec.z_channels == 64
+    _, code = compress(natural_image(40, 48, seed=3), quality=20)
+    for seed in (None, 1):
+        out = dec.decode(code, seed=seed)
+        assert check(code, out).consistent
+
+
+def test_resume_continues_with_identical_next_step(full_run, image_dir, tmp_path):
+    base = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "l1"}"',
+        'phases=["gan_luma"]',
+        "gan.luma_steps=3",
+    ]
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    cfg = str(CONFIGS / "smoke.toml")
+    assert main([cfg, *_sets([*base, f'run_dir="{straight}"'])]) == 0
+    assert main([cfg, *_sets([*base, f'run_dir="{resumed}"']), "--session-steps", "2"]) == 0
+    assert json.loads((resumed / "checkpoint.json").read_text())["step"] == 2
+    with pytest.raises(SystemExit):  # an existing checkpoint needs --resume
+        main([cfg, *_sets([*base, f'run_dir="{resumed}"'])])
+    assert main([cfg, *_sets([*base, f'run_dir="{resumed}"']), "--resume"]) == 0
+    a, b = _rows(straight / "log_gan_luma.csv"), _rows(resumed / "log_gan_luma.csv")
+    assert [r["step"] for r in b] == ["0", "1", "2"]
+    for key in ("g_loss", "d_loss", "l1_z0", "l1_zmap", "div_ratio"):
+        assert a[2][key] == b[2][key], key
+
+
+def test_gradient_penalty_zero_for_unit_lipschitz_linear_critic():
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(3 * 4 * 4, generator=g)
+
+    def critic(x, w=w):
+        return x.flatten(1) @ w
+
+    real = torch.randn(5, 3, 4, 4, generator=g)
+    fake = torch.randn(5, 3, 4, 4, generator=g)
+    unit = losses.gradient_penalty(lambda x: critic(x, w / w.norm()), real, fake, g)
+    assert float(unit) < 1e-10
+    assert float(losses.gradient_penalty(lambda x: critic(x, 3 * w / w.norm()), real, fake, g)) > 3
+    assert (
+        float(losses.gradient_penalty(lambda x: critic(x, 0.2 * w / w.norm()), real, fake, g)) > 0.5
+    )
+
+
+def test_critic_loss_and_range_loss_formulas():
+    d_real, d_fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, 1.0])
+    assert float(losses.critic_loss(d_real, d_fake, torch.tensor(0.5), 10.0)) == pytest.approx(3.0)
+    x = torch.tensor([-10.0, 0.0, 100.0, 265.0])
+    assert float(losses.range_loss(x)) == pytest.approx(5.0)
+    assert float(losses.generator_adversarial_loss(d_fake)) == -1.0
+
+
+def test_diversity_term_grows_with_spread_and_is_capped():
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.rand(2, 64, 2, 2, generator=g), torch.rand(2, 64, 2, 2, generator=g)
+    x = torch.rand(2, 16, 16, generator=g) * 255
+    noise = torch.randn(2, 16, 16, generator=g)
+    vals = [float(losses.diversity_loss(x, x + s * noise, z1, z2, cap=1e9)) for s in (0, 1, 4)]
+    assert vals[0] == 0.0 and vals[0] > vals[1] > vals[2]  # loss = −diversity
+    assert float(losses.diversity_loss(x, x + 100 * noise, z1, z2, cap=8.0)) == -8.0
+
+
+@pytest.mark.parametrize("make", [luma_critic, chroma_critic])
+def test_critics_give_one_score_per_image_and_have_no_batchnorm(make):
+    d = make(CriticConfig(channels=8, layers=2))
+    n_in = d.body[0].in_channels
+    out = d(torch.randn(3, n_in, 4, 6))
+    assert out.shape == (3,)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+
+
+def test_checkpoint_roundtrip_restores_model_optimizer_and_rng(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    gen = torch.Generator().manual_seed(5)
+    checkpoint.save_checkpoint(tmp_path, {"step": 1}, {"net": net}, {"opt": opt}, {"g": gen})
+    expect = torch.rand(3, generator=gen)
+    net2 = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.Adam(net2.parameters(), lr=1e-3)
+    gen2 = torch.Generator().manual_seed(99)
+    meta = checkpoint.load_checkpoint(tmp_path, {"net": net2}, {"opt": opt2}, {"g": gen2}, 0)
+    assert meta["step"] == 1
+    assert torch.equal(net.weight, net2.weight)
+    s1, s2 = opt.state_dict()["state"][0], opt2.state_dict()["state"][0]
+    assert torch.equal(s1["exp_avg_sq"], s2["exp_avg_sq"])
+    assert torch.equal(torch.rand(3, generator=gen2), expect)
+    assert not list(tmp_path.glob("*.pkl")) and not list(tmp_path.glob("*.pt"))
+
+
+def test_safetensors_reader_matches_bundled_weights():
+    from explorable_jpeg.decoder import BUNDLED_WEIGHTS
+
+    cfg, states = checkpoint.load_decoder_weights(BUNDLED_WEIGHTS / "gan")
+    assert cfg["luma"]["z_channels"] == 64
+    assert states["luma"]["head.weight"].dtype == torch.float32
+    assert states["chroma"]["tail.bias"].shape == (128,)
+
+
+def test_gradient_averaging_code_path_with_gloo_world_size_one(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
+    )
+    try:
+        info = distributed.DistInfo(0, 1, 0)
+        assert info.enabled
+        net = torch.nn.Linear(3, 2)
+        net(torch.ones(1, 3)).sum().backward()
+        before = net.weight.grad.clone()
+        distributed.average_gradients(list(net.parameters()), info)
+        distributed.broadcast_module(net, info)
+        assert torch.equal(net.weight.grad, before)
+    finally:
+        distributed.cleanup()
+
+
+def test_upload_dry_run_lists_weight_files(full_run, capsys):
+    assert upload_main([str(full_run / "weights"), "someone/repo", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "gan/model.safetensors" in out and "l1/config.json" in out
+    assert upload_main([str(full_run), "someone/repo", "--dry-run"]) == 1
+
+
+def test_training_imports_neither_jpeglib_nor_safetensors():
+    """The GPU box has torch, numpy and pillow only: training must import without the rest."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('jpeglib', 'safetensors', 'huggingface_hub'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import explorable_jpeg_train.__main__, explorable_jpeg_train.gan\n"
+        "import explorable_jpeg_train.l1_phase\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
