@@ -8,6 +8,13 @@
 2. The neural decoder (default model, bundled weights): ``Decoder.decode`` (networks + snap)
    of a 512×512 colour JPEG and of the 12 MP one, each in a fresh process so that its peak
    resident memory (ru_maxrss) is its own, next to libjpeg's decode time.
+3. Per device (CPU, and CUDA when ``torch.cuda.is_available()``), on a 512×512 colour QF 10
+   JPEG: the gan decoder's networks (``decode_planes``), ``snap`` (planes → consistent
+   uint8), ``check``, one optimisation step of the explorer (one Adam step of
+   ``variance-up`` on a 128×128 selection, crop and decode included) and the convergence of
+   that tool (iterations and seconds until the explorer stops, 60 s / 100 iterations at
+   most), each as a ratio to libjpeg's decode time of the same file (absolute GPU times are
+   meaningful on a GPU; ``--skip-explorer`` leaves this out).
 Writes results/bench.json.
 """
 
@@ -100,10 +107,80 @@ def bench_models(big_jpeg: bytes, model: str) -> list[dict]:
     return rows
 
 
+def bench_explorer(device: str, max_iters: int = 100, budget_s: float = 60.0) -> dict:
+    """Section 3 of the module docstring on one device."""
+    import torch
+
+    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.explorer import Explorer, rect_mask
+    from explorable_jpeg.objectives import VarianceObjective
+    from explorable_jpeg.snap import snap
+
+    data = make_test_jpeg(512 * 512 / 1e6, 10, "4:2:0")
+    t_lib, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), repeat=5)
+    code = ej.read_jpeg(data)
+    dec = Decoder.from_pretrained(variant="gan", device=device)
+    z = dec.random_z(code, seed=0)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+    def planes():
+        with torch.inference_mode():
+            out = dec.decode_planes(code, z)
+        sync()
+        return out
+
+    planes()  # warm-up
+    t_net, p = timed(planes, repeat=2)
+    arr = p.double().cpu().numpy()
+    t_snap, image = timed(lambda: snap(arr, code))
+    t_check, _ = timed(lambda: ej.check(code, image))
+    mask = rect_mask((code.height, code.width), 192, 192, 320, 320)
+    ex = Explorer(dec, code)
+    ex.optimize(VarianceObjective(0.03), mask, max_iters=1, commit=False)  # warm-up
+    sync()
+    t_step, _ = timed(
+        lambda: ex.optimize(VarianceObjective(0.03), mask, max_iters=1, commit=False), repeat=2
+    )
+    t0 = time.perf_counter()
+    res = ex.apply("variance-up", mask, delta=0.03, max_iters=max_iters, budget_s=budget_s)
+    sync()
+    t_tool = time.perf_counter() - t0
+    r = res.result
+    seconds = {
+        "libjpeg decode": t_lib,
+        "networks (decode_planes)": t_net,
+        "snap": t_snap,
+        "check": t_check,
+        "explorer: one optimisation step": t_step,
+        "explorer: variance-up to convergence": t_tool,
+    }
+    return {
+        "device": device,
+        "name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
+        "threads": torch.get_num_threads(),
+        "size": f"{code.width}x{code.height} QF10 4:2:0",
+        "seconds": seconds,
+        "ratio_to_libjpeg": {k: v / t_lib for k, v in seconds.items()},
+        "tool_iterations": r.iterations,
+        "tool_loss": [r.loss_start, r.loss_best],
+        "consistent": ej.check(code, ex.image).consistent,
+    }
+
+
+def print_explorer(row: dict) -> None:
+    print(f"\n{row['name']} ({row['size']}, {row['threads']} threads), "
+          f"tool: {row['tool_iterations']} iterations, loss {row['tool_loss'][0]:.4g} -> "
+          f"{row['tool_loss'][1]:.4g}")  # fmt: skip
+    print(f"{'step':<40}{'seconds':>10}{'× libjpeg':>12}")
+    for name, t in row["seconds"].items():
+        print(f"{name:<40}{t:>10.3f}{row['ratio_to_libjpeg'][name]:>12.1f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="gan", choices=["gan", "l1"])
     p.add_argument("--skip-models", action="store_true", help="only the plain pipeline")
+    p.add_argument("--skip-explorer", action="store_true", help="no snap/explorer section")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--megapixels", type=float, default=12.0)
     p.add_argument("--quality", type=int, default=75)
@@ -135,6 +212,23 @@ def main() -> None:
     print(f"{'step':<24}{'seconds':>10}{'× libjpeg':>12}")
     for name, t in rows.items():
         print(f"{name:<24}{t:>10.3f}{t / t_lib:>12.1f}")
+    models, explorer = [], []
+    if not args.skip_models:
+        models = bench_models(data, args.model)
+        print(f"\n{args.model} decoder (CPU, fresh process each)")
+        print(
+            f"{'image':<14}{'decode s':>10}{'× libjpeg':>11}{'networks s':>12}{'peak RSS MB':>13}"
+        )
+        for r in models:
+            print(f"{r['name']:<14}{r['decode_s']:>10.2f}{r['ratio_to_libjpeg']:>11.0f}"
+                  f"{r['networks_s']:>12.2f}{r['peak_rss_mb']:>13.0f}")  # fmt: skip
+    if not args.skip_explorer:
+        import torch
+
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        for device in devices:
+            explorer.append(bench_explorer(device))
+            print_explorer(explorer[-1])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
@@ -147,6 +241,8 @@ def main() -> None:
                 "identical_fraction": report.identical_fraction,
                 "seconds": rows,
                 "ratio_to_libjpeg": {k: v / t_lib for k, v in rows.items()},
+                "models": models,
+                "explorer": explorer,
             },
             indent=2,
         )

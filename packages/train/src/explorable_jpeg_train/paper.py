@@ -170,7 +170,9 @@ def digit_exploration(dec, quick: bool, out_png: Path | None) -> dict[str, Any]:
     crop = gray[y0 - 48 : y0 + size + 48, x0 - 48 : x0 + size + 48].copy()
     a = glyph / 255.0
     region = crop[48 : 48 + size, 48 : 48 + size]
-    crop[48 : 48 + size, 48 : 48 + size] = region * (1 - a) + 15.0 * a  # dark ink
+    # a light sticker with dark ink (the classifier reads the selection's bounding box)
+    paper_tone = 0.25 * region + 0.75 * 215.0
+    crop[48 : 48 + size, 48 : 48 + size] = paper_tone * (1 - a) + 15.0 * a
     original = np.clip(np.round(crop), 0, 255).astype(np.uint8)
     qf = 10
     data, _ = ej.compress(original, quality=qf)
