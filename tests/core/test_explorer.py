@@ -79,7 +79,8 @@ def test_undo_redo_restore_exact_z(dec, code):
     assert not ex.can_undo and not ex.undo()
     ex.apply("uniform", MASK, magnitude=1.0)
     z1, img1 = ex.z, ex.image
-    ex.apply("variance-up", MASK, max_iters=4)
+    res = ex.apply("variance-up", MASK, max_iters=4)
+    assert res.result.improved  # otherwise nothing is committed to the history
     z2 = ex.z
     assert ex.undo() and torch.equal(ex.z, z1)
     np.testing.assert_array_equal(ex.image, img1)

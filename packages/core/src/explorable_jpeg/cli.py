@@ -289,6 +289,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         params.update(progress=progress, budget_s=args.budget, max_iters=args.iters)
     try:
         result = explorer.apply(args.tool, mask, **params)
+        progress(1.0, "done")
     finally:
         bar.close()
     if multi:

@@ -435,12 +435,14 @@ class Explorer:
 
             scale = [1.0]
 
-            def total(zs: torch.Tensor) -> torch.Tensor:
-                rgb = self._decode_rgb(crop.code, zs)
+            def total_rgb(rgb: torch.Tensor) -> torch.Tensor:
                 keep = (_charbonnier(rgb - rgb0) * outside).sum() / (
                     outside.sum().clamp_min(1) * rgb.shape[0] * rgb.shape[1]
                 )
                 return objective.loss(rgb) / scale[0] + lam * keep
+
+            def total(zs: torch.Tensor) -> torch.Tensor:
+                return total_rgb(self._decode_rgb(crop.code, zs))
 
             zi = objective.initial_z(z0.cpu(), bm[None].cpu(), gen).to(z0)
             zi = torch.where(editable, zi, z0[None])
@@ -450,8 +452,12 @@ class Explorer:
                 return torch.where(editable, torch.tanh(wp), z0[None])
 
             with torch.no_grad():
-                scale[0] = objective.scale(self._decode_rgb(crop.code, z_of(w_param)))
-                loss_start = float(total(z_of(w_param)))
+                if torch.equal(zi, z0[None].expand_as(zi)):  # start = current: no decode
+                    rgb_i = rgb0[None].expand(len(zi), -1, -1, -1)
+                else:
+                    rgb_i = self._decode_rgb(crop.code, z_of(w_param))
+                scale[0] = objective.scale(rgb_i)
+                loss_start = float(total_rgb(rgb_i))
             best_loss, best_w = loss_start, w_param.detach().clone()
             opt = torch.optim.Adam([w_param], lr=LEARNING_RATE)
             since_best, decays, it, cancelled = 0, 0, 0, False
@@ -494,7 +500,8 @@ class Explorer:
                     value = float(total(z_of(w_param)))
                 if math.isfinite(value) and value < best_loss:
                     best_loss, best_w = value, w_param.detach().clone()
-            z_best = z_of(best_w).detach().cpu()
+            # no improvement: exactly the starting z (tanh∘atanh is not exact at ±1)
+            z_best = (zi if best_loss >= loss_start else z_of(best_w)).detach().cpu()
         full = []
         for zb in z_best:
             zf = self._z.clone()
@@ -505,7 +512,7 @@ class Explorer:
         )
         logger.info("optimize: %d iterations, loss %.5g → %.5g in %.1fs",
                     it, loss_start, best_loss, result.seconds)  # fmt: skip
-        if commit and len(full) == 1:
+        if commit and len(full) == 1 and result.improved:
             self.set_z(full[0])
         if progress is not None:
             progress(1.0, "done")
@@ -625,7 +632,14 @@ class Explorer:
     ) -> ToolResult:
         src = self._source(source, source_box, mask)
         obj = ImprintObjective(src, bool(auto_shift), dy, dx, dh, dw, angle)
-        out = self._simple(obj, mask, run)
+        # optimise where the moved / resized / rotated imprint can land, not only the box
+        pix = as_mask(mask, self.shape)
+        y0, x0, y1, x1 = _bbox_np(pix)
+        reach = abs(float(dy)) + abs(float(dx)) + (abs(float(dh)) + abs(float(dw))) / 2
+        reach += 4 * bool(auto_shift) + max(y1 - y0, x1 - x0) * abs(math.sin(math.radians(angle)))
+        region = _dilate(torch.as_tensor(pix), math.ceil(reach)).numpy()
+        obj.box = (y0, x0, y1, x1)
+        out = self._simple(obj, region, run)
         out.info["shift"] = obj.chosen_shift
         return out
 

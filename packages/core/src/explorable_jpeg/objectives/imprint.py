@@ -98,6 +98,8 @@ class ImprintObjective(TargetObjective):
     Args:
         source: the content, uint8 ``(h, w[, 3])`` or float ``(C, h, w)`` on [0, 1].
         auto_shift: choose the sub-block placement with the least code violation.
+        The target box is :attr:`box` (full-image pixels) or, when None, the selection's
+        bounding box.
         dy, dx, dh, dw, angle: user adjustments (px, px, px, px, degrees).
     """
 
@@ -117,9 +119,11 @@ class ImprintObjective(TargetObjective):
         self.adjust = (float(dy), float(dx), float(dh), float(dw))
         self.angle = float(angle)
         self.chosen_shift = (0, 0)
+        #: target box in full-image pixels; default: the selection's bounding box
+        self.box: tuple[int, int, int, int] | None = None
 
     def _composite(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
-        y0, x0, y1, x1 = self.box
+        y0, x0, y1, x1 = self.crop_box
         dy, dx, dh, dw = self.adjust
         sy, sx = shift[0] + dy, shift[1] + dx
         box = (y0 + sy - dh / 2, x0 + sx - dw / 2, y1 + sy + dh / 2, x1 + sx + dw / 2)
@@ -129,7 +133,12 @@ class ImprintObjective(TargetObjective):
     def prepare(self, region: Region) -> None:
         super().prepare(region)
         src = as_chw(self.source, region.rgb0.shape[0])
-        self.box = bbox(region.pixel_mask > 0)
+        if self.box is None:
+            self.crop_box = bbox(region.pixel_mask > 0)
+        else:
+            oy, ox = region.origin
+            y0, x0, y1, x1 = self.box
+            self.crop_box = (y0 - oy, x0 - ox, y1 - oy, x1 - ox)
         if self.auto_shift:
             scores = {
                 (u, v): code_violation(self._composite(region, src, (u, v))[0], region)
