@@ -56,8 +56,32 @@ def image_to_planes(image: np.ndarray, code: JpegCode) -> np.ndarray:
     return x[None]
 
 
+def _retry_order(failing: np.ndarray, img: np.ndarray, code: JpegCode) -> np.ndarray:
+    """Failing MCUs worth a retry, most promising first.
+
+    MCUs on the right/bottom edge come first (edge replication is where the fast stages are
+    weakest), then the others by decreasing worst excess in quantization steps.
+    """
+    rows, cols = _mcu_grid(code)
+    worst = np.zeros((rows, cols))
+    for ex, comp in zip(_excess(img, code), code.components, strict=True):
+        steps = (ex / (8.0 * comp.table)).max(axis=(-2, -1))
+        by, bx = steps.shape
+        v, h = comp.v_samp, comp.h_samp
+        pad = np.zeros((rows * v, cols * h))
+        pad[:by, :bx] = steps
+        worst = np.maximum(worst, pad.reshape(rows, v, cols, h).max(axis=(1, 3)))
+    r, c = failing[:, 0], failing[:, 1]
+    edge = (r == rows - 1) | (c == cols - 1)
+    return failing[np.lexsort((-worst[r, c], ~edge))]
+
+
 def refine(
-    planes: np.ndarray, code: JpegCode, steps: int = 300, margin: float = 0.15, lr: float = 0.3
+    planes: np.ndarray,
+    codes: list[JpegCode],
+    steps: int = 150,
+    margin: float = 0.15,
+    lr: float = 0.3,
 ) -> np.ndarray:
     """Gradient descent on float planes towards the consistent set ∩ the RGB cube.
 
@@ -66,20 +90,30 @@ def refine(
     them. Unlike the closed-form projection this handles the MCUs at the right and bottom
     edges, where padding ties the padded samples to the image's last row/column. Used on
     single MCUs (crops of the code) that the fast stages could not make exact.
+
+    Args:
+        planes: ``(N, C, h, w)`` targets, one per code of ``codes`` (codes of the same size
+            and sampling, e.g. MCUs of one shape), optimised together in one batch.
     """
     with torch.inference_mode(False), torch.enable_grad():
-        return _refine(planes, code, steps, margin, lr)
+        return _refine(planes, codes, steps, margin, lr)
 
 
-def _refine(planes: np.ndarray, code: JpegCode, steps: int, margin: float, lr: float):
+def _refine(planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float, lr: float):
+    code = codes[0]
     x = torch.tensor(np.asarray(planes, dtype=np.float64), requires_grad=True)
-    qs = [torch.as_tensor(c.coefficients, dtype=torch.float64) for c in code.components]
+    qs = [
+        torch.as_tensor(
+            np.stack([c.components[i].coefficients for c in codes]), dtype=torch.float64
+        )
+        for i in range(len(code.components))
+    ]
     opt = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
         canvas = to_canvas(x, code)
         loss = x.new_zeros(())
         for i, q in enumerate(qs):
-            c = component_coefficients(canvas[i], code, i)
+            c = component_coefficients(canvas[:, i], code, i)
             loss = loss + torch.relu((c - q).abs() - (0.5 - margin)).pow(2).sum()
         rgb = ycbcr_to_rgb(x) if code.is_color else x
         loss = loss + (torch.relu(rgb - 254.5).pow(2) + torch.relu(0.5 - rgb).pow(2)).sum()
@@ -128,7 +162,8 @@ def snap(
             where the target leaves the RGB cube near a bin edge. Those MCUs are snapped
             again from the fallback and replaced; every other MCU is kept.
         retry_mcus: at most this many MCUs are retried (default: 64 plus 1% of the MCUs,
-            a deterministic bound on the time spent); the others keep their best image.
+            a deterministic bound on the time spent; see ``_retry_order``); the others keep
+            their best image.
 
     Returns:
         uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray. Where no 8-bit image of the
@@ -176,18 +211,25 @@ def snap(
     fb = fallback.detach().cpu().numpy() if isinstance(fallback, torch.Tensor) else fallback
     fb = np.asarray(fb, dtype=np.float64)
     mh, mw = code.mcu_size
+    rows, cols = _mcu_grid(code)
+    failing = _retry_order(failing, img, code)
     if retry_mcus is None:
-        rows, cols = _mcu_grid(code)
         retry_mcus = 64 + rows * cols // 100
     if len(failing) > retry_mcus:
         logger.debug("snap: retrying %d of %d MCUs", retry_mcus, len(failing))
+    by_shape: dict[tuple[int, int], list[tuple[int, int, JpegCode]]] = {}
     for r, c in failing[:retry_mcus]:
         sub = code.crop_mcus(r, c, r + 1, c + 1)
-        ys, xs = slice(r * mh, r * mh + sub.height), slice(c * mw, c * mw + sub.width)
-        target = refine(fb[:, ys, xs], sub)
-        tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
-        if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
-            img[ys, xs] = tile
+        by_shape.setdefault((sub.height, sub.width), []).append((r, c, sub))
+    for (h, w), items in by_shape.items():
+        slices = [(slice(r * mh, r * mh + h), slice(c * mw, c * mw + w)) for r, c, _ in items]
+        targets = refine(
+            np.stack([fb[:, ys, xs] for ys, xs in slices]), [sub for _, _, sub in items]
+        )
+        for target, (ys, xs), (_, _, sub) in zip(targets, slices, items, strict=True):
+            tile = snap(target, sub, iterations, search_rounds // 2, seed + 1, _retry=False)
+            if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
+                img[ys, xs] = tile
     return img
 
 
