@@ -7,7 +7,8 @@
    snap), check, and their sum, each as a ratio to libjpeg's decode (Pillow/libjpeg-turbo).
 2. The neural decoder (default model, bundled weights): ``Decoder.decode`` (networks + snap)
    of a 512×512 colour JPEG and of the 12 MP one, each in a fresh process so that its peak
-   resident memory (ru_maxrss) is its own, next to libjpeg's decode time.
+   resident memory is its own (the peak is reset at the child's start: a forked child
+   otherwise inherits the parent's ru_maxrss), next to libjpeg's decode time.
 3. Per device (CPU, and CUDA when ``torch.cuda.is_available()``), on a 512×512 colour QF 10
    JPEG: the gan decoder's networks (``decode_planes``), ``snap`` (planes → consistent
    uint8), ``check``, one optimisation step of the explorer (one Adam step of
@@ -21,6 +22,7 @@ Writes results/bench.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import logging
@@ -63,8 +65,26 @@ def timed(fn, repeat: int = 1):
     return best, out
 
 
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS counter (VmHWM) of this process (Linux ≥ 4.0)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM from /proc/self/status (after :func:`_reset_peak_rss`), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def decode_in_process(jpeg_path: str, model: str) -> dict:
     """Child-process body: time Decoder.decode on a file, report seconds and peak RSS."""
+    _reset_peak_rss()
     import torch
 
     from explorable_jpeg.decoder import Decoder
@@ -82,7 +102,7 @@ def decode_in_process(jpeg_path: str, model: str) -> dict:
         "decode_s": t_dec,
         "networks_s": t_net,
         "ratio_to_libjpeg": t_dec / t_lib,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
         "identical_fraction": ej.check(code, image).identical_fraction,
         "threads": torch.get_num_threads(),
     }

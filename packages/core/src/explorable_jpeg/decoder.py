@@ -287,7 +287,7 @@ class Decoder(nn.Module):
         if z is None and seed is not None and self.z_channels:
             z = self.random_z(code, seed)
         planes = self.decode_planes(code, z)
-        return snap(planes.double().cpu().numpy(), code, fallback=component_planes_plain(code))
+        return snap(planes.double().cpu().numpy(), code, fallback=component_planes_plain)
 
     def sample(self, code: JpegCode, n: int, seed: int = 0) -> list[np.ndarray]:
         """``n`` decodings with random z drawn from seeds ``seed, seed+1, …``."""

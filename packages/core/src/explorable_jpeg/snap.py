@@ -56,6 +56,33 @@ def image_to_planes(image: np.ndarray, code: JpegCode) -> np.ndarray:
     return x[None]
 
 
+BAND_PIXELS = 2_000_000
+"""Images above this many pixels are snapped in bands of whole MCU rows (bounded memory)."""
+
+
+def _snap_bands(x, code, iterations, search_rounds, seed, fallback, retry_mcus) -> np.ndarray:
+    """Snap band by band: libjpeg encodes every MCU from its own pixels, so bands of whole
+    MCU rows (with their own crop of the code) are independent problems."""
+    mh, _ = code.mcu_size
+    rows, cols = _mcu_grid(code)
+    per_band = max(1, BAND_PIXELS // (mh * code.width))
+    out = None
+    for r0 in range(0, rows, per_band):
+        r1 = min(r0 + per_band, rows)
+        sub = code.crop_mcus(r0, 0, r1, cols)
+        ys = slice(r0 * mh, r0 * mh + sub.height)
+        fb = fallback
+        if fb is not None and not callable(fb):
+            fb = np.asarray(fb)[:, ys]
+        band = snap(
+            x[:, ys], sub, iterations, search_rounds, seed + r0, fb, retry_mcus, _bands=False
+        )
+        if out is None:
+            out = np.empty((code.height, *band.shape[1:]), dtype=np.uint8)
+        out[ys] = band
+    return out
+
+
 def _retry_order(failing: np.ndarray, img: np.ndarray, code: JpegCode) -> np.ndarray:
     """Failing MCUs worth a retry, most promising first.
 
@@ -148,6 +175,7 @@ def snap(
     fallback=None,
     retry_mcus: int | None = None,
     _retry: bool = True,
+    _bands: bool = True,
 ) -> np.ndarray:
     """Return the uint8 image closest to ``planes`` that libjpeg re-encodes to ``code``.
 
@@ -157,7 +185,9 @@ def snap(
         code: the code to re-encode to.
         iterations: continuous-stage rounds.
         search_rounds: integer-stage rounds for what remains (fine tables).
-        fallback: optional planes like ``planes`` (e.g. the bin-centre decoding) used as
+        fallback: optional planes like ``planes`` (e.g. the bin-centre decoding), or a
+            callable ``fallback(code) -> planes`` (called only when needed, with the code of
+            the band being snapped), used as
             the target of the MCUs that still differ after both stages — typically MCUs
             where the target leaves the RGB cube near a bin edge. Those MCUs are snapped
             again from the fallback and replaced; every other MCU is kept.
@@ -180,6 +210,8 @@ def snap(
     n = len(code.components)
     if x.shape != (n, code.height, code.width):
         raise ValueError(f"expected planes of shape {(n, code.height, code.width)}, got {x.shape}")
+    if _bands and _retry and code.width * code.height > BAND_PIXELS:
+        return _snap_bands(x, code, iterations, search_rounds, seed, fallback, retry_mcus)
     margins = [np.full(c.coefficients.shape, MARGIN_START) for c in code.components]
     canvas = project(
         to_canvas(torch.as_tensor(x), code), code, [torch.as_tensor(m) for m in margins]
@@ -208,7 +240,8 @@ def snap(
     if len(failing) == 0:
         return img
     logger.debug("snap: %d MCUs retried from the fallback planes", len(failing))
-    fb = fallback.detach().cpu().numpy() if isinstance(fallback, torch.Tensor) else fallback
+    fb = fallback(code) if callable(fallback) else fallback
+    fb = fb.detach().cpu().numpy() if isinstance(fb, torch.Tensor) else fb
     fb = np.asarray(fb, dtype=np.float64)
     mh, mw = code.mcu_size
     rows, cols = _mcu_grid(code)
