@@ -327,6 +327,10 @@ def train(session: nox.Session) -> None:
     args = list(session.posargs)
     if not args or args[0].startswith("-"):
         args = [f"{TRAIN}/configs/l1.toml", *args]
+    data = Path("data_cache/train")
+    if not data.is_dir() and Path(SHARED_TRAIN).is_dir():
+        session.log(f"copying {SHARED_TRAIN} to {data} (the configs' default data folder)")
+        shutil.copytree(SHARED_TRAIN, data)
     session.run("python", "-m", "explorable_jpeg_train", *args)
 
 

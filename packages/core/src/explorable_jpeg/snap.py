@@ -152,13 +152,6 @@ def _refine(planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float
     return x.detach().numpy()
 
 
-def _gamut_clip(planes: np.ndarray, code: JpegCode) -> np.ndarray:
-    if not code.is_color:
-        return np.clip(planes, 0, 255)
-    rgb = np.clip(ycbcr_to_rgb(np.moveaxis(planes, 0, -1)), 0, 255)
-    return np.moveaxis(rgb_to_ycbcr(rgb), -1, 0)
-
-
 def _violations(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     return [
         a != c.coefficients
