@@ -142,6 +142,48 @@ def test_resume_continues_with_identical_next_step(full_run, image_dir, tmp_path
         assert a[2][key] == b[2][key], key
 
 
+def test_l1_fine_tune_from_exported_weights_with_extra_folders(full_run, image_dir, tmp_path):
+    """``l1.init`` starts from a weights folder (its architecture, not ``[model]``), so the
+    first logged L1 equals the source decoder's; ``data.extra`` adds training images."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    Image.fromarray(natural_image(64, 64, seed=99)).save(extra / "x.png")
+    run_dir = tmp_path / "ft"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'data.extra=["{extra}"]',
+        f'l1.init="{full_run / "weights" / "l1"}"',
+        "model.luma_channels=16",  # ignored: the init source's architecture wins
+        'phases=["l1_luma", "l1_chroma"]',
+        f'run_dir="{run_dir}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    cfg = json.loads((run_dir / "l1" / "config.json").read_text())
+    src = json.loads((full_run / "weights" / "l1" / "config.json").read_text())
+    assert cfg["luma"]["channels"] == src["luma"]["channels"] == 8
+    assert cfg["chroma"] == src["chroma"]
+    tuned = checkpoint.load_npz_state(run_dir / "l1" / "luma.npz")
+    _, states = checkpoint.load_decoder_weights(full_run / "weights" / "l1")
+    assert tuned.keys() == states["luma"].keys()
+    # fine-tuned weights moved away from the (fp16) source, but not far
+    diff = max((tuned[k] - states["luma"][k].float()).abs().max().item() for k in tuned)
+    assert 0 < diff < 0.1
+    with pytest.raises(ValueError, match="z inputs"):
+        main(
+            [
+                str(CONFIGS / "smoke.toml"),
+                *_sets(
+                    [
+                        *sets[:-1],
+                        f'run_dir="{tmp_path / "g"}"',
+                        f'l1.init="{full_run / "weights" / "gan"}"',
+                    ]
+                ),
+            ]
+        )
+
+
 def test_gradient_penalty_zero_for_unit_lipschitz_linear_critic():
     g = torch.Generator().manual_seed(0)
     w = torch.randn(3 * 4 * 4, generator=g)

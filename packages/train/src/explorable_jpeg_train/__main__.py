@@ -116,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     todo = [ph for ph in cfg.phases if ph not in (meta or {}).get("done", [])]
     if needs_images(todo):
         images = load_folder(cfg.data.train, device)
-        probe = load_folder(cfg.data.val, device) if cfg.data.val else images
+        # the probe batch comes from ``val`` or the main folder only, so runs with and without
+        # extra folders log comparable learning curves
+        probe = load_folder(cfg.data.val, device) if cfg.data.val else list(images)
+        for folder in cfg.data.extra:
+            images += load_folder(folder, device)
         logger.info(
             "%d training images on %s (rank %d/%d)", len(images), device, info.rank, info.world_size
         )

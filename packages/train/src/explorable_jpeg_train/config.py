@@ -25,6 +25,7 @@ PHASES = ("l1_luma", "l1_chroma", "gan_luma", "gan_chroma", "export")
 @dataclasses.dataclass
 class DataConfig:
     train: str = "data_cache/train"  # folder of training images (lossless)
+    extra: list[str] = dataclasses.field(default_factory=list)  # more folders (TRAIN_DATA.md)
     val: str = ""  # folder for the fixed probe batch; empty: the training folder
     crop: int = 128  # crop side in pixels (multiple of 16)
     batch: int = 16  # per process (per GPU)
@@ -52,6 +53,7 @@ class L1Config:
     warmup: int = 200
     clip: float = 1.0
     p_gt_luma: float = 0.5  # chroma phase: probability of conditioning on the true luma
+    init: str = ""  # fine-tune from an npz run dir or weights folder (its architecture wins)
 
 
 @dataclasses.dataclass

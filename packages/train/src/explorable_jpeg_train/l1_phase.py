@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -21,10 +22,12 @@ from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetC
 from explorable_jpeg.models.luma import coefficients_to_pixels
 
 from .batch import probe_batch, sample_batch
-from .checkpoint import load_npz_state, save_npz
+from .checkpoint import load_decoder_weights, load_npz_state, save_npz
 from .config import config_to_dict
 from .distributed import broadcast_module
 from .loop import Context, PhaseRun, optimizer_step, psnr, warmup_cosine
+
+logger = logging.getLogger("explorable_jpeg_train")
 
 
 def write_run_config(out: Path, luma: torch.nn.Module, chroma_cfg, ctx: Context) -> None:
@@ -34,6 +37,25 @@ def write_run_config(out: Path, luma: torch.nn.Module, chroma_cfg, ctx: Context)
         "training": config_to_dict(ctx.cfg),
     }
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
+
+
+def initial_net(ctx: Context, part: str) -> torch.nn.Module:
+    """A fresh ``part`` ("luma"/"chroma") net from ``[model]``, or, with ``[l1] init``, the
+    init source's net (its architecture and weights: fine-tuning)."""
+    m = ctx.cfg.model
+    if not ctx.cfg.l1.init:
+        if part == "luma":
+            return LumaNet(LumaNetConfig(m.luma_channels, m.luma_blocks, 0))
+        return ChromaNet(ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0))
+    cfg, states = load_decoder_weights(ctx.cfg.l1.init)
+    cls, ccls = (LumaNet, LumaNetConfig) if part == "luma" else (ChromaNet, ChromaNetConfig)
+    arch = cfg[part]
+    if arch.get("z_channels", 0):
+        raise ValueError(f"l1.init {ctx.cfg.l1.init}: {part} has z inputs; use an l1 source")
+    net = cls(ccls(**arch))
+    net.load_state_dict(states[part])
+    logger.info("%s: fine-tuning from %s (%s)", part, ctx.cfg.l1.init, arch)
+    return net
 
 
 def project_chroma(pred, q_cb, q_cr, table, factors) -> torch.Tensor:
@@ -47,11 +69,15 @@ def run_l1_luma(ctx: Context) -> None:
     run = PhaseRun(ctx, "l1_luma", cfg.l1.luma_steps, cfg.l1.luma_minutes)
     out = ctx.run_dir / "l1"
     out.mkdir(parents=True, exist_ok=True)
-    net = LumaNet(LumaNetConfig(m.luma_channels, m.luma_blocks, 0)).to(ctx.device)
+    net = initial_net(ctx, "luma").to(ctx.device)
     broadcast_module(net, ctx.dist)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.l1.lr)
     run.register({"luma": net}, {"opt": opt})
-    chroma_cfg = ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)
+    chroma_cfg = (
+        ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)
+        if not cfg.l1.init
+        else ChromaNetConfig(**load_decoder_weights(cfg.l1.init)[0]["chroma"])
+    )
 
     def save_outputs():
         save_npz(net, out / "luma.npz")
@@ -94,11 +120,11 @@ def chroma_condition(luma_net, b, gen, p_gt: float, z=None) -> torch.Tensor:
 
 
 def run_l1_chroma(ctx: Context) -> None:
-    cfg, m = ctx.cfg, ctx.cfg.model
+    cfg = ctx.cfg
     run = PhaseRun(ctx, "l1_chroma", cfg.l1.chroma_steps, cfg.l1.chroma_minutes)
     out = ctx.run_dir / "l1"
     luma = load_luma(out, ctx.device)
-    net = ChromaNet(ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)).to(ctx.device)
+    net = initial_net(ctx, "chroma").to(ctx.device)
     broadcast_module(net, ctx.dist)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.l1.lr)
     run.register({"chroma": net}, {"opt": opt})
