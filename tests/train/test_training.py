@@ -299,3 +299,17 @@ def test_training_imports_neither_jpeglib_nor_safetensors():
         "import explorable_jpeg_train.l1_phase\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_log_rows_with_new_keys_keep_every_column_under_its_name(tmp_path):
+    from explorable_jpeg_train.loop import append_csv_row
+
+    path = tmp_path / "log.csv"
+    append_csv_row(path, {"step": 0, "d_loss": 1.0, "g_loss": 2.0})
+    append_csv_row(path, {"step": 1, "d_loss": 3.0, "g_adv": 4.0, "g_loss": 5.0, "probe": 6.0})
+    append_csv_row(path, {"step": 2, "d_loss": 7.0, "g_adv": 8.0, "g_loss": 9.0})
+    rows = _rows(path)
+    assert list(rows[0]) == ["step", "d_loss", "g_loss", "g_adv", "probe"]
+    assert [r["g_loss"] for r in rows] == ["2.0", "5.0", "9.0"]
+    assert [r["g_adv"] for r in rows] == ["", "4.0", "8.0"]
+    assert [r["probe"] for r in rows] == ["", "6.0", ""]

@@ -193,12 +193,7 @@ class PhaseRun:
         if not self.ctx.dist.is_main:
             return
         row = {"step": self.step, "seconds": round(self.seconds, 2), **row}
-        new = not self.log_path.exists()
-        with open(self.log_path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_csv_row(self.log_path, row)
         if self.writer is not None:
             for k, v in row.items():
                 if k not in ("step", "seconds") and isinstance(v, (int, float)):
@@ -211,6 +206,32 @@ class PhaseRun:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def append_csv_row(path: Path, row: dict) -> None:
+    """Append ``row`` under the file's header. Rows differ in their keys (probe metrics every
+    ``eval_every`` steps, ``g_adv`` from ``adv_start`` on): a key the header lacks rewrites the
+    file once with the wider header, earlier rows getting empty cells, so every column stays
+    under its own name."""
+    fields: list[str] = []
+    if path.exists():
+        with open(path, newline="") as f:
+            fields = next(csv.reader(f), [])
+    new = [k for k in row if k not in fields]
+    if new:
+        old: list[dict] = []
+        if fields:
+            with open(path, newline="") as f:
+                old = list(csv.DictReader(f))
+        fields = fields + new
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(old)
+        tmp.replace(path)
+    with open(path, "a", newline="") as f:
+        csv.DictWriter(f, fieldnames=fields).writerow(row)
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
