@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -104,6 +105,11 @@ def test_every_phase_runs_and_writes_checkpoints_logs_and_weights(full_run):
         assert [r["step"] for r in rows] == ["0", "1"]
     gan_rows = _rows(full_run / "log_gan_luma.csv")
     assert all(np.isfinite(float(r[k])) for r in gan_rows for k in ("d_loss", "g_adv", "gp"))
+    if importlib.util.find_spec("stlpips_pytorch"):  # the probe's perceptual metric
+        probes = [*_rows(full_run / "log_l1_luma.csv"), *gan_rows]
+        keys = ("probe_stlpips", "probe_stlpips_z0", "probe_stlpips_zrand")
+        values = [float(r[k]) for r in probes for k in keys if r.get(k)]
+        assert len(values) == 6 and all(0 <= v < 1 for v in values)
     for v in ("l1", "gan"):
         assert (full_run / "weights" / v / "model.safetensors").is_file()
 

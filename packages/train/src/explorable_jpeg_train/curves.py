@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import textwrap
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def plot(curves_by_metric: dict[str, dict[str, list]], out: Path, title: str) ->
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle("\n".join(textwrap.wrap(title, 70 * n)), fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

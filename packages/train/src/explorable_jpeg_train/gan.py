@@ -111,8 +111,9 @@ def luma_decode(net: LumaNet, q, table, z):
     return off, coefficients_to_pixels(q + off, table)
 
 
-def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4) -> dict:
-    """PSNR at z = 0 and random z, and the per-pixel std over ``n_z`` random z (gray levels)."""
+def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4, lp=None) -> dict:
+    """PSNR at z = 0 and random z, the per-pixel std over ``n_z`` random z (gray levels) and,
+    with a perceptual metric ``lp`` (ST-LPIPS), its mean at z = 0 and over the random z."""
     with torch.no_grad():
         zs = [torch.zeros(p.q.shape[0], Z, *p.q.shape[-2:], device=p.q.device)]
         zs += [_rand_z(zs[0].shape, gen, p.q.device) for _ in range(n_z)]
@@ -123,7 +124,15 @@ def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4) -> di
             "probe_gain_z0_db": psnr(pix[0], p.y) - psnr(base, p.y),
             "probe_gain_zrand_db": sum(psnr(x, p.y) for x in pix[1:]) / n_z - psnr(base, p.y),
             "probe_std_zrand": float(rand.std(0).mean()),
-        }
+        } | (
+            {}
+            if lp is None
+            else {
+                "probe_stlpips_z0": lp.batch(pix[0], p.y),
+                "probe_stlpips_zrand": sum(lp.batch(x, p.y) for x in pix[1:]) / n_z,
+                "probe_stlpips_bin_centre": lp.batch(base, p.y),
+            }
+        )
 
 
 def run_gan_luma(ctx: Context) -> None:
@@ -215,7 +224,7 @@ def run_gan_luma(ctx: Context) -> None:
         )
         if ctx.dist.is_main and run.step % cfg.eval_every == 0:
             probe_gen.manual_seed(0)
-            row.update(luma_probe(G, probe, probe_gen))
+            row.update(luma_probe(G, probe, probe_gen, lp=ctx.perceptual()))
         if run.step % cfg.log_every == 0:
             run.log(row)
         run.end_step(save_outputs)

@@ -97,6 +97,9 @@ def run_l1_luma(ctx: Context) -> None:
                 base = coefficients_to_pixels(probe.q, probe.table)
                 dec = coefficients_to_pixels(net(probe.q, probe.table), probe.table)
                 row["probe_gain_db"] = psnr(dec, probe.y) - psnr(base, probe.y)
+                if (lp := ctx.perceptual()) is not None:
+                    row["probe_stlpips"] = lp.batch(dec, probe.y)
+                    row["probe_stlpips_bin_centre"] = lp.batch(base, probe.y)
         if run.step % cfg.log_every == 0:
             run.log(row)
         run.end_step(save_outputs)

@@ -42,6 +42,20 @@ class Context:
     session_steps: int = 0  # steps run in this session (all phases)
     session_minutes: float = 0.0
     session_step_limit: int = 0
+    _perceptual: object = None  # STLPIPS, False when unavailable, None before the first use
+
+    def perceptual(self):
+        """The probe's perceptual metric (ST-LPIPS, :class:`.metrics.STLPIPS`) or None when
+        ``stlpips-pytorch`` is not installed here (logged once; a GPU box may lack it)."""
+        if self._perceptual is None:
+            from .metrics import STLPIPS
+
+            try:
+                self._perceptual = STLPIPS(str(self.device))
+            except RuntimeError as exc:
+                logger.warning("probe without ST-LPIPS: %s", exc)
+                self._perceptual = False
+        return self._perceptual or None
 
     @property
     def done(self) -> list[str]:

@@ -198,6 +198,19 @@ class STLPIPS:
         self.torch = torch
         self.source = f"stlpips-pytorch (alex, shift_tolerant, {path.name})"
 
+    def batch(self, a, b) -> float:
+        """Mean ST-LPIPS of two tensor batches in [0, 255], ``(B, H, W)`` (gray, repeated to
+        RGB) or ``(B, 3, H, W)``; for training probes."""
+        torch = self.torch
+
+        def t(x):
+            x = x.detach().float().clamp(0, 255).to(self.device)
+            x = x[:, None].expand(-1, 3, -1, -1) if x.dim() == 3 else x
+            return x / 127.5 - 1.0
+
+        with torch.inference_mode():
+            return float(self.net(t(a), t(b)).mean())
+
     def __call__(self, a: np.ndarray, b: np.ndarray) -> float:
         """ST-LPIPS distance of two uint8 images (gray or RGB)."""
         torch = self.torch
