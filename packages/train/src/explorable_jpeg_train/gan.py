@@ -135,79 +135,119 @@ def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4, lp=No
         )
 
 
-def run_gan_luma(ctx: Context) -> None:
-    cfg, g = ctx.cfg, ctx.cfg.gan
-    run = PhaseRun(ctx, "gan_luma", g.luma_steps, g.luma_minutes)
-    dev = ctx.device
-    G = load_init(ctx, "luma").to(dev)
-    D = luma_critic(g.critic).to(dev)
-    broadcast_module(G, ctx.dist)
-    broadcast_module(D, ctx.dist)
+class _LumaParts:
+    """The luma phase's pieces of :func:`_train`: candidates are (offsets, pixels)."""
+
+    chroma = False
+
+    def __init__(self, G: LumaNet, pixels: bool) -> None:
+        self.G, self.pixels = G, pixels
+
+    def prepare(self, b: Batch, z: torch.Tensor, gen: torch.Generator) -> None:
+        self.code = luma_code_channels(b.q, b.table)
+
+    def decode(self, b: Batch, z: torch.Tensor, k: int = 1):
+        off, pix = luma_decode(self.G, repeat(b.q, k), repeat(b.table, k), z)
+        return pix, off
+
+    def target(self, b: Batch) -> torch.Tensor:
+        return b.y
+
+    def real(self, b: Batch) -> torch.Tensor:
+        return luma_critic_input(self.code, b.offsets, b.y if self.pixels else None)
+
+    def fake(self, b: Batch, image, aux, k: int) -> torch.Tensor:
+        return luma_critic_input(repeat(self.code, k), aux, image if self.pixels else None)
+
+    def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
+        return L.range_loss(image)
+
+
+class _ChromaParts:
+    """The chroma phase's pieces of :func:`_train`: candidates are projected (Cb, Cr); the
+    chroma net sees the luma the fixed luma net decodes with the same z (or the true luma)."""
+
+    chroma = True
+
+    def __init__(self, G: ChromaNet, luma: LumaNet, p_gt_luma: float) -> None:
+        self.G, self.luma, self.p_gt = G, luma, p_gt_luma
+
+    def prepare(self, b: Batch, z: torch.Tensor, gen: torch.Generator) -> None:
+        self.y_in = chroma_condition(self.luma, b, gen, self.p_gt, z)
+        self.code = chroma_code_channels(self.y_in, b.chroma_up, b.chroma_table, b.factors)
+
+    def decode(self, b: Batch, z: torch.Tensor, k: int = 1):
+        return chroma_decode(self.G, self.y_in, b, z, k), None
+
+    def target(self, b: Batch) -> torch.Tensor:
+        return b.ycc[:, 1:]
+
+    def real(self, b: Batch) -> torch.Tensor:
+        return chroma_critic_input(self.code, b.ycc[:, 1:], b.chroma_up)
+
+    def fake(self, b: Batch, image, aux, k: int) -> torch.Tensor:
+        return chroma_critic_input(repeat(self.code, k), image, repeat(b.chroma_up, k))
+
+    def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
+        return L.rgb_range_loss(repeat(self.y_in, image.shape[0] // b.y.shape[0]), image)
+
+
+def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -> None:
+    """The GAN loop shared by both phases (module docstring, steps 1–3); ``probe()`` adds
+    the probe metrics every ``eval_every`` steps."""
+    cfg, g, dev = ctx.cfg, ctx.cfg.gan, ctx.device
     opt_g = _adam(G.parameters(), g.lr_g, g.betas_g)
     opt_d = _adam(D.parameters(), g.lr_d, g.betas_d)
-    run.register({"luma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d})
-    has_chroma = "chroma" in load_decoder_weights(init_source(ctx))[1]
-    if has_chroma and ctx.dist.is_main and not (ctx.run_dir / "gan" / "chroma.npz").is_file():
-        write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
-
-    def save_outputs():
-        write_gan_dir(ctx, G, None)
-
-    probe = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
-    probe_gen = torch.Generator(device=dev)
-    pixels = g.critic.pixels
+    run.register(
+        {"luma" if not parts.chroma else "chroma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d}
+    )
     use_critic = g.n_critic > 0 and g.w_adv > 0
     g_params, d_params = list(G.parameters()), list(D.parameters())
+
+    def zshape(b: Batch) -> tuple[int, ...]:
+        return (b.q.shape[0], Z, *b.q.shape[-2:])
+
     while run.running():
         row: dict = {}
-        # ---- critic steps
-        if use_critic:
+        if use_critic:  # ---- critic steps
             G.requires_grad_(False)
             D.requires_grad_(True)
             for _ in range(g.n_critic):
-                b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
-                code = luma_code_channels(b.q, b.table)
+                b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, parts.chroma)
+                z = _rand_z(zshape(b), run.gen, dev)
+                parts.prepare(b, z, run.gen)
                 with torch.no_grad():
-                    z = _rand_z((b.q.shape[0], Z, *b.q.shape[-2:]), run.gen, dev)
-                    off_f, pix_f = luma_decode(G, b.q, b.table, z)
-                real = luma_critic_input(code, b.offsets, b.y if pixels else None)
-                fake = luma_critic_input(code, off_f, pix_f if pixels else None)
+                    image, aux = parts.decode(b, z)
+                real, fake = parts.real(b), parts.fake(b, image, aux, 1)
                 d_real, d_fake = D(torch.cat([real, fake])).chunk(2)
                 gp = L.gradient_penalty(D, real, fake, run.gen)
                 loss_d = L.critic_loss(d_real, d_fake, gp, g.gp_weight, g.drift)
                 lr_d = warmup_constant(run.step, g.lr_d, g.warmup)
                 optimizer_step(opt_d, loss_d, d_params, g.clip_d, ctx.dist, lr_d)
             row.update(
-                d_loss=loss_d.item(),
-                wdist=(d_real.mean() - d_fake.mean()).item(),
-                gp=gp.item(),
+                d_loss=loss_d.item(), wdist=(d_real.mean() - d_fake.mean()).item(), gp=gp.item()
             )
         # ---- generator step
-        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
+        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, parts.chroma)
         n = b.q.shape[0]
-        zshape = (n, Z, *b.q.shape[-2:])
+        z1, z2 = _rand_z(zshape(b), run.gen, dev), _rand_z(zshape(b), run.gen, dev)
+        parts.prepare(b, z1, run.gen)
+        target = parts.target(b)
         G.requires_grad_(False)
         z_map = L.find_z(
-            lambda z, b=b: luma_decode(G, b.q, b.table, z)[1],
-            b.y,
-            zshape,
-            g.z_steps,
-            g.z_lr,
-            run.gen,
+            lambda z, b=b: parts.decode(b, z)[0], target, zshape(b), g.z_steps, g.z_lr, run.gen
         )
         G.requires_grad_(True)
         D.requires_grad_(False)
-        z1, z2 = _rand_z(zshape, run.gen, dev), _rand_z(zshape, run.gen, dev)
-        zz = torch.cat([torch.zeros(zshape, device=dev), z_map, z1, z2])
-        off, pix = luma_decode(G, repeat(b.q, 4), repeat(b.table, 4), zz)
-        p0, pm, p1, p2 = pix.chunk(4)
-        l_zero, l_map = L.l1(p0, b.y), L.l1(pm, b.y)
-        l_range = L.range_loss(pix)
-        l_div = L.diversity_loss(p1, p2, z1, z2, g.div_cap)
+        zz = torch.cat([torch.zeros(zshape(b), device=dev), z_map, z1, z2])
+        image, aux = parts.decode(b, zz, 4)
+        x0, xm, x1, x2 = image.chunk(4)
+        l_zero, l_map = L.l1(x0, target), L.l1(xm, target)
+        l_range = parts.range(b, image)
+        l_div = L.diversity_loss(x1, x2, z1, z2, g.div_cap)
         loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
         if use_critic and run.step >= g.adv_start:
-            code = repeat(luma_code_channels(b.q, b.table), 3)
-            fake = luma_critic_input(code, off[n:], pix[n:] if pixels else None)
+            fake = parts.fake(b, image[n:], None if aux is None else aux[n:], 3)
             l_adv = L.generator_adversarial_loss(D(fake))
             loss_g = loss_g + g.w_adv * l_adv
             row["g_adv"] = l_adv.item()
@@ -217,19 +257,39 @@ def run_gan_luma(ctx: Context) -> None:
             g_loss=loss_g.item(),
             l1_z0=l_zero.item(),
             l1_zmap=l_map.item(),
-            l1_zrand=L.l1(p1, b.y).item(),
+            l1_zrand=L.l1(x1, target).item(),
             range=l_range.item(),
             div_ratio=-l_div.item(),
             g_grad_norm=gnorm,
         )
-        if ctx.dist.is_main and run.step % cfg.eval_every == 0:
-            probe_gen.manual_seed(0)
-            row.update(luma_probe(G, probe, probe_gen, lp=ctx.perceptual()))
+        if probe is not None and ctx.dist.is_main and run.step % cfg.eval_every == 0:
+            row.update(probe())
         if run.step % cfg.log_every == 0:
             run.log(row)
         run.end_step(save_outputs)
     run.save(save_outputs)
     run.close()
+
+
+def run_gan_luma(ctx: Context) -> None:
+    cfg, g = ctx.cfg, ctx.cfg.gan
+    run = PhaseRun(ctx, "gan_luma", g.luma_steps, g.luma_minutes)
+    G = load_init(ctx, "luma").to(ctx.device)
+    D = luma_critic(g.critic).to(ctx.device)
+    broadcast_module(G, ctx.dist)
+    broadcast_module(D, ctx.dist)
+    has_chroma = "chroma" in load_decoder_weights(init_source(ctx))[1]
+    if has_chroma and ctx.dist.is_main and not (ctx.run_dir / "gan" / "chroma.npz").is_file():
+        write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
+    probe_b = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    probe_gen = torch.Generator(device=ctx.device)
+
+    def probe() -> dict:
+        probe_gen.manual_seed(0)
+        return luma_probe(G, probe_b, probe_gen, lp=ctx.perceptual())
+
+    parts = _LumaParts(G, g.critic.pixels)
+    _train(ctx, run, G, D, parts, lambda: write_gan_dir(ctx, G, None), probe)
 
 
 # ---------------------------------------------------------------- chroma
@@ -244,92 +304,15 @@ def chroma_decode(net: ChromaNet, y_in, b: Batch, z, k: int = 1) -> torch.Tensor
 
 
 def run_gan_chroma(ctx: Context) -> None:
-    cfg, g = ctx.cfg, ctx.cfg.gan
+    g = ctx.cfg.gan
     run = PhaseRun(ctx, "gan_chroma", g.chroma_steps, g.chroma_minutes)
-    dev = ctx.device
     gan_dir = ctx.run_dir / "gan"
-    luma_cfg = json.loads((gan_dir / "config.json").read_text())["luma"]
-    luma = LumaNet(LumaNetConfig(**luma_cfg))
+    luma = LumaNet(LumaNetConfig(**json.loads((gan_dir / "config.json").read_text())["luma"]))
     luma.load_state_dict(load_npz_state(gan_dir / "luma.npz"))
-    luma = luma.to(dev).eval().requires_grad_(False)
-    G = load_init(ctx, "chroma").to(dev)
-    D = chroma_critic(g.critic).to(dev)
+    luma = luma.to(ctx.device).eval().requires_grad_(False)
+    G = load_init(ctx, "chroma").to(ctx.device)
+    D = chroma_critic(g.critic).to(ctx.device)
     broadcast_module(G, ctx.dist)
     broadcast_module(D, ctx.dist)
-    opt_g = _adam(G.parameters(), g.lr_g, g.betas_g)
-    opt_d = _adam(D.parameters(), g.lr_d, g.betas_d)
-    run.register({"chroma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d})
-
-    def save_outputs():
-        write_gan_dir(ctx, None, G)
-
-    use_critic = g.n_critic > 0 and g.w_adv > 0
-    g_params, d_params = list(G.parameters()), list(D.parameters())
-    while run.running():
-        row: dict = {}
-        if use_critic:
-            G.requires_grad_(False)
-            D.requires_grad_(True)
-            for _ in range(g.n_critic):
-                b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=True)
-                z = _rand_z((b.q.shape[0], Z, *b.q.shape[-2:]), run.gen, dev)
-                y_in = chroma_condition(luma, b, run.gen, g.p_gt_luma, z)
-                code = chroma_code_channels(y_in, b.chroma_up, b.chroma_table, b.factors)
-                with torch.no_grad():
-                    fake_c = chroma_decode(G, y_in, b, z)
-                real = chroma_critic_input(code, b.ycc[:, 1:], b.chroma_up)
-                fake = chroma_critic_input(code, fake_c, b.chroma_up)
-                d_real, d_fake = D(torch.cat([real, fake])).chunk(2)
-                gp = L.gradient_penalty(D, real, fake, run.gen)
-                loss_d = L.critic_loss(d_real, d_fake, gp, g.gp_weight, g.drift)
-                lr_d = warmup_constant(run.step, g.lr_d, g.warmup)
-                optimizer_step(opt_d, loss_d, d_params, g.clip_d, ctx.dist, lr_d)
-            row.update(
-                d_loss=loss_d.item(), wdist=(d_real.mean() - d_fake.mean()).item(), gp=gp.item()
-            )
-        b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=True)
-        n = b.q.shape[0]
-        zshape = (n, Z, *b.q.shape[-2:])
-        z1, z2 = _rand_z(zshape, run.gen, dev), _rand_z(zshape, run.gen, dev)
-        y_in = chroma_condition(luma, b, run.gen, g.p_gt_luma, z1)
-        target = b.ycc[:, 1:]
-        G.requires_grad_(False)
-        z_map = L.find_z(
-            lambda z, b=b, y_in=y_in: chroma_decode(G, y_in, b, z),
-            target,
-            zshape,
-            g.z_steps,
-            g.z_lr,
-            run.gen,
-        )
-        G.requires_grad_(True)
-        D.requires_grad_(False)
-        zz = torch.cat([torch.zeros(zshape, device=dev), z_map, z1, z2])
-        c = chroma_decode(G, y_in, b, zz, 4)
-        c0, cm, c1, c2 = c.chunk(4)
-        l_zero, l_map = L.l1(c0, target), L.l1(cm, target)
-        l_range = L.rgb_range_loss(repeat(y_in, 4), c)
-        l_div = L.diversity_loss(c1, c2, z1, z2, g.div_cap)
-        loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
-        if use_critic and run.step >= g.adv_start:
-            code = chroma_code_channels(y_in, b.chroma_up, b.chroma_table, b.factors)
-            fake = chroma_critic_input(repeat(code, 3), c[n:], repeat(b.chroma_up, 3))
-            l_adv = L.generator_adversarial_loss(D(fake))
-            loss_g = loss_g + g.w_adv * l_adv
-            row["g_adv"] = l_adv.item()
-        lr_g = warmup_constant(run.step, g.lr_g, g.warmup)
-        gnorm = optimizer_step(opt_g, loss_g, g_params, g.clip_g, ctx.dist, lr_g)
-        row.update(
-            g_loss=loss_g.item(),
-            l1_z0=l_zero.item(),
-            l1_zmap=l_map.item(),
-            l1_zrand=L.l1(c1, target).item(),
-            range=l_range.item(),
-            div_ratio=-l_div.item(),
-            g_grad_norm=gnorm,
-        )
-        if run.step % cfg.log_every == 0:
-            run.log(row)
-        run.end_step(save_outputs)
-    run.save(save_outputs)
-    run.close()
+    parts = _ChromaParts(G, luma, g.p_gt_luma)
+    _train(ctx, run, G, D, parts, lambda: write_gan_dir(ctx, None, G))
