@@ -15,6 +15,7 @@ The tests compare it with real libjpeg files coefficient by coefficient.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .code import JpegCode
 from .color import rgb_to_ycbcr_libjpeg
@@ -100,6 +101,16 @@ def fdct_islow(blocks: np.ndarray) -> np.ndarray:
     for k in range(8):
         out[..., k, :] = cols[k]
     return out
+
+
+def fdct_islow_torch(blocks: torch.Tensor) -> torch.Tensor:
+    """:func:`fdct_islow` for integer torch tensors ``(..., 8, 8)`` on any device (the
+    training pipeline's exact codes); int64, result ×8."""
+    b = blocks.long()
+    rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
+    mid = torch.stack(rows, -1)
+    cols = _fdct_1d([mid[..., k, :] for k in range(8)], first_pass=False)
+    return torch.stack(cols, -2)
 
 
 def quantize_islow(dct8: np.ndarray, table: np.ndarray) -> np.ndarray:

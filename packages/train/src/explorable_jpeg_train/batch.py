@@ -51,7 +51,7 @@ def code_batch(rgb: torch.Tensor, lt, ct, factors) -> Batch:
         q=blocks_to_channels(qy),
         table=lt,
         y=ycc[:, 0],
-        offsets=blocks_to_channels(true_c - qy),
+        offsets=blocks_to_channels((true_c - qy).clamp(-0.5, 0.5)),  # float DCT vs exact q
         ycc=ycc,
         q_cb=qcb,
         q_cr=qcr,
