@@ -319,3 +319,54 @@ def test_log_rows_with_new_keys_keep_every_column_under_its_name(tmp_path):
     assert [r["g_loss"] for r in rows] == ["2.0", "5.0", "9.0"]
     assert [r["g_adv"] for r in rows] == ["", "4.0", "8.0"]
     assert [r["probe"] for r in rows] == ["", "6.0", ""]
+
+
+def test_each_phase_lowers_its_loss_on_a_fixed_batch(image_dir, tmp_path, monkeypatch):
+    """Every phase, run on one fixed batch (``sample_batch`` patched), lowers its own loss:
+    the L1 phases their pixel/chroma L1, the GAN phases the generator's L1 terms (at z = 0
+    and z*) and the critic's WGAN-GP loss."""
+    from explorable_jpeg_train import batch as batch_mod
+    from explorable_jpeg_train import gan, l1_phase
+
+    cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
+    images = [
+        torch.from_numpy(natural_image(72, 80, seed=10 + i)).permute(2, 0, 1) for i in range(3)
+    ]
+    fixed = batch_mod.sample_batch(
+        images, cfg.data, torch.Generator().manual_seed(1), torch.Generator().manual_seed(2), True
+    )
+    monkeypatch.setattr(l1_phase, "sample_batch", lambda *a, **k: fixed)
+    monkeypatch.setattr(gan, "sample_batch", lambda *a, **k: fixed)
+    run_dir = tmp_path / "fixed"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'run_dir="{run_dir}"',
+        "l1.luma_steps=40",
+        "l1.chroma_steps=40",
+        "l1.lr=2e-3",
+        "gan.luma_steps=25",
+        "gan.chroma_steps=25",
+        "gan.lr_g=1e-3",
+        "gan.lr_d=1e-3",
+        "gan.adv_start=0",
+        "gan.w_adv=1e-3",
+        "eval_every=1000",
+        'phases=["l1_luma", "l1_chroma", "gan_luma", "gan_chroma"]',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+
+    def first_last(phase: str, key: str) -> tuple[float, float]:
+        vals = [float(r[key]) for r in _rows(run_dir / f"log_{phase}.csv")]
+        return float(np.mean(vals[:3])), float(np.mean(vals[-3:]))
+
+    for phase, key in [
+        ("l1_luma", "l1"),
+        ("l1_chroma", "l1"),
+        ("gan_luma", "l1_z0"),
+        ("gan_luma", "d_loss"),
+        ("gan_chroma", "l1_z0"),
+        ("gan_chroma", "d_loss"),
+    ]:
+        first, last = first_last(phase, key)
+        assert last < first, (phase, key, first, last)
