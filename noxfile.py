@@ -341,7 +341,7 @@ def eval(session: nox.Session) -> None:
     `nox -s eval -- [--images DIR] [--qf 5,10,20,30,40,50] [--models plain,l1,gan] [--quick]
     [--paper] [--z-samples N] [--max-side PX]`. Defaults: ../shared/datasets/photos/val and
     data_cache/eval2 (made by `python -m explorable_jpeg_train.prepare_eval2`) when present,
-    images down-scaled to 384 px (`--max-side 0`: full size), 3 random z for the gan; writes
+    images down-scaled to 384 px (`--max-side 0`: full size), 8 random z for the gan; writes
     results/eval.json, eval.md and eval_<set>.png (`--paper`: also paper.*). jpegqs is the
     Debian package of that name (`apt-get install jpegqs`), skipped when absent.
     """

@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--weights", default=None, help="weights for l1/gan (default: packaged)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0, help="first z seed (gan) / seed for l1")
-    ap.add_argument("--z-samples", type=int, default=3, help="random z per image (paper: 50)")
+    ap.add_argument("--z-samples", type=int, default=8, help="random z per image (paper: 50)")
     ap.add_argument("--max-side", type=int, default=None, help="down-scale larger images")
     ap.add_argument("--max-images", type=int, default=None, help="first N images of each set")
     ap.add_argument("--no-stlpips", action="store_true", help="skip ST-LPIPS")
