@@ -320,7 +320,9 @@ def train(session: nox.Session) -> None:
     Default config: packages/train/configs/l1.toml (L1 luma, L1 chroma, export). Others:
     gan.toml (WGAN-GP phase from the map-phase weights), smoke.toml (30-second CPU check).
     Data: `[data] train` of the config (default data_cache/train, a copy of
-    ../shared/datasets/photos/train). See packages/train/README.md.
+    ../shared/datasets/photos/train), `[data] extra` (data_cache/train_extra, built by
+    prepare_extra when missing) and `[data] val` (data_cache/val_probe, the val photos
+    halved, for the logged learning curves). See packages/train/README.md.
     """
     install_torch(session)
     session.install("-e", CORE, "-e", TRAIN)
@@ -331,6 +333,17 @@ def train(session: nox.Session) -> None:
     if not data.is_dir() and Path(SHARED_TRAIN).is_dir():
         session.log(f"copying {SHARED_TRAIN} to {data} (the configs' default data folder)")
         shutil.copytree(SHARED_TRAIN, data)
+    if not Path("data_cache/val_probe").is_dir() and Path(SHARED_VAL).is_dir():
+        session.run("python", "-m", "explorable_jpeg_train.prepare_probe", "--src", SHARED_VAL)
+    if not Path("data_cache/train_extra").is_dir():
+        session.log("building data_cache/train_extra (apt-get download; TRAIN_DATA.md)")
+        try:
+            session.run("python", "-m", "explorable_jpeg_train.prepare_extra")
+        except nox.command.CommandFailed:
+            session.error(
+                "data_cache/train_extra could not be built (it needs apt-get download of Debian "
+                "packages); train without it: nox -s train -- CONFIG --set 'data.extra=[]'"
+            )
     session.run("python", "-m", "explorable_jpeg_train", *args)
 
 

@@ -74,3 +74,20 @@ def test_near_copy_measures() -> None:
     assert pe.hamming(pe.dhash(grad), pe.dhash(same)) <= pe.NEAR_COPY_BITS
     assert pe.thumb_mad(pe.thumb(grad), pe.thumb(same)) <= pe.NEAR_COPY_MAD
     assert pe.thumb_mad(pe.thumb(grad), pe.thumb(other)) > pe.NEAR_COPY_MAD
+
+
+def test_prepare_probe_halves_every_image(tmp_path):
+    from PIL import Image
+
+    from explorable_jpeg_train.prepare_probe import halve_folder
+    from tests.conftest import natural_image
+
+    src = tmp_path / "src"
+    src.mkdir()
+    Image.fromarray(natural_image(64, 90, seed=1)).save(src / "a.png")
+    Image.fromarray(natural_image(50, 40, seed=2, color=False)).save(src / "b.png")
+    (src / "notes.txt").write_text("not an image")
+    out = halve_folder(src, tmp_path / "out")
+    sizes = {p.name: Image.open(p).size for p in out}
+    assert sizes == {"a.png": (45, 32), "b.png": (20, 25)}
+    assert all(Image.open(p).mode == "RGB" for p in out)
