@@ -101,3 +101,27 @@ def test_banded_snap_equals_the_whole_image_contract(monkeypatch):
     out = snap(planes, code, fallback=component_planes_plain)
     assert out.shape == img.shape
     assert check(code, out).consistent
+
+
+@pytest.mark.parametrize("subsampling", ["gray", "4:2:0"])
+def test_snap_is_local_an_edit_leaves_far_mcus_unchanged(subsampling, caplog):
+    """libjpeg codes every MCU from its own pixels and the integer search draws per-MCU
+    random streams, so changing the target inside one region changes no MCU outside it."""
+    import logging
+
+    img = natural_image(96, 128, seed=4)
+    _, code = _compress(img, subsampling, quality=85)
+    rng = np.random.default_rng(0)
+    n = len(code.components)
+    planes = component_planes_plain(code) + rng.normal(0, 6, (n, 96, 128))
+    edited = planes.copy()
+    edited[:, :24, :24] += rng.normal(0, 25, (n, 24, 24))
+    with caplog.at_level(logging.DEBUG, logger="explorable_jpeg"):
+        a, b = snap(planes, code), snap(edited, code)
+    assert any("integer repair" in r.message for r in caplog.records)  # the search ran
+    mh, mw = code.mcu_size
+    rows, cols = -(-24 // mh), -(-24 // mw)  # MCUs touched by the edit
+    far = np.ones((96, 128), dtype=bool)
+    far[: rows * mh, : cols * mw] = False
+    assert not np.array_equal(a[~far], b[~far])
+    np.testing.assert_array_equal(a[far], b[far])

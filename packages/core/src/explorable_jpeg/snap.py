@@ -486,11 +486,37 @@ def _tile_descent(
     return np.stack(grads, axis=-1) @ RGB_TO_YCBCR
 
 
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mcu_uniform(seed: int, g: _Group, stream: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniforms in [0, 1) of ``shape = (N, …)``, one counter-based stream per MCU of ``g``:
+    SplitMix64 of (seed, MCU row, MCU column, ``stream``, element index). Unlike a shared
+    generator, an MCU's draws do not depend on which other MCUs are being repaired, so the
+    integer stage is local: editing one region of the target leaves the others' result
+    unchanged."""
+    n = int(np.prod(shape[1:], dtype=np.int64))
+    with np.errstate(over="ignore"):
+        key = (
+            np.uint64(seed & 0xFFFFFFFF) * np.uint64(0xD1B54A32D192ED03)
+            ^ g.rows.astype(np.uint64) * np.uint64(0xABC98388FB8FAC03)
+            ^ g.cols.astype(np.uint64) * np.uint64(0x8CB92BA72F3D8DD7)
+            ^ np.uint64(stream) * np.uint64(0xC2B2AE3D27D4EB4F)
+        )
+        x = key[:, None] + (np.arange(n, dtype=np.uint64)[None] + np.uint64(1)) * _GAMMA
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return ((x >> np.uint64(11)).astype(np.float64) * 2.0**-53).reshape(shape)
+
+
 def _repair_groups(
     img: np.ndarray, code: JpegCode, groups: list[_Group], rounds: int, seed: int
 ) -> np.ndarray:
-    """The integer stage on the MCUs of ``groups`` (in place on ``img``, which it returns)."""
-    rng = np.random.default_rng(seed)
+    """The integer stage on the MCUs of ``groups`` (in place on ``img``, which it returns).
+
+    Random proposals come from per-MCU streams (:func:`_mcu_uniform`) and the descent step
+    is scaled per MCU, so each MCU's search depends only on its own pixels and code."""
     states = []
     for g in groups:
         lo, hi = _tile_bounds(code, g)
@@ -518,24 +544,25 @@ def _repair_groups(
         states = [s for s in states if s[0].rows.size]
         if not states:
             break
-        grads = None
-        if r % 3 != 2:
-            grads = [_tile_descent(s[1], code, s[0], s[3], s[4]) for s in states]
-            scale = max(float(np.abs(gr).max()) for gr in grads) + 1e-12
-        for k, s in enumerate(states):
+        for s in states:
             g, tiles, score, lo, hi = s
             cand = tiles.astype(np.int16)
-            if grads is not None:
-                grad = grads[k]
+            if r % 3 != 2:
+                grad = _tile_descent(tiles, code, g, lo, hi)
                 mag = np.abs(grad)
-                p = (0.6 if r % 3 == 0 else 0.25) * mag / scale
-                cand += np.where(rng.random(mag.shape) < p, -np.sign(grad), 0).astype(np.int16)
+                scale = mag.reshape(len(mag), -1).max(axis=1) + 1e-12
+                scale = scale.reshape(-1, *([1] * (mag.ndim - 1)))
+                p = (0.06 if r % 3 == 0 else 0.025) * mag / scale  # per-MCU scale: small steps
+                u = _mcu_uniform(seed, g, 4 * r, mag.shape)
+                cand += np.where(u < p, -np.sign(grad), 0).astype(np.int16)
             else:
                 shape = tiles.shape[:3]
-                change = rng.random(shape) < 0.05
-                sign = rng.choice(np.array([-1, 1], dtype=np.int16), size=shape)
+                change = _mcu_uniform(seed, g, 4 * r, shape) < 0.05
+                sign = np.where(_mcu_uniform(seed, g, 4 * r + 1, shape) < 0.5, -1, 1)
+                sign = sign.astype(np.int16)
                 if tiles.ndim == 4:
-                    which = rng.integers(0, 4, size=shape)  # 0..2: one channel, 3: all
+                    # 0..2: one channel, 3: all
+                    which = (_mcu_uniform(seed, g, 4 * r + 2, shape) * 4).astype(np.int64)
                     for ch in range(3):
                         sel = change & ((which == ch) | (which == 3))
                         cand[..., ch] += np.where(sel, sign, 0)
