@@ -41,3 +41,15 @@ def rgb_image() -> np.ndarray:
 @pytest.fixture
 def gray_image() -> np.ndarray:
     return natural_image(40, 56, seed=2, color=False)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny convolutions run faster on one thread (and the machine is shared); restores the
+    thread count after the module."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
