@@ -253,7 +253,7 @@ def snap(
             np.stack([fb[:, ys, xs] for ys, xs in slices]), [sub for _, _, sub in items]
         )
         for target, (ys, xs), (_, _, sub) in zip(targets, slices, items, strict=True):
-            tile = snap(target, sub, iterations, search_rounds // 2, seed + 1, _retry=False)
+            tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
             if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
                 img[ys, xs] = tile
     return img
