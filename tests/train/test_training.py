@@ -370,3 +370,27 @@ def test_each_phase_lowers_its_loss_on_a_fixed_batch(image_dir, tmp_path, monkey
     ]:
         first, last = first_last(phase, key)
         assert last < first, (phase, key, first, last)
+
+
+def test_chroma_phase_uses_its_own_diversity_cap(full_run, image_dir, tmp_path, monkeypatch):
+    from explorable_jpeg_train import gan
+
+    caps: list[tuple[int, float]] = []
+    real = gan.L.diversity_loss
+
+    def spy(out1, out2, z1, z2, cap):
+        caps.append((out1.dim(), cap))  # luma outputs (B, H, W), chroma (B, 2, H, W)
+        return real(out1, out2, z1, z2, cap)
+
+    monkeypatch.setattr(gan.L, "diversity_loss", spy)
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "l1"}"',
+        'phases=["gan_luma", "gan_chroma"]',
+        "gan.div_cap=8",
+        "gan.div_cap_chroma=2",
+        f'run_dir="{tmp_path / "caps"}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    assert sorted(set(caps)) == [(3, 8.0), (4, 2.0)]

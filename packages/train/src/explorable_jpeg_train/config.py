@@ -87,6 +87,7 @@ class GanConfig:
     w_zero: float = 1.0  # L1 at z = 0 keeps z = 0 the distortion-optimal decoding
     w_div: float = 1.0
     div_cap: float = 8.0  # gray levels of output change per unit of mean |Δz|
+    div_cap_chroma: float = 0.0  # the chroma phase's cap (Cb/Cr levels); 0: div_cap
     z_steps: int = 5  # Adam steps of the map loss's inner z search
     z_lr: float = 0.3
     p_gt_luma: float = 0.5
