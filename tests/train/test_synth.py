@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from explorable_jpeg import compress
+from explorable_jpeg.dct import blockify, dct_blocks
 from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
 from explorable_jpeg_train.synth import ijg_tables_torch, make_codes, quantize
 from tests.conftest import natural_image
@@ -39,7 +40,14 @@ def test_colour_codes_match_real_files(sampling, quality):
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].double()
     q = torch.tensor([quality])
     lt, ct = ijg_tables_torch(q, ANNEX_K_LUMA), ijg_tables_torch(q, ANNEX_K_CHROMA)
-    _, q_y, q_cb, q_cr = make_codes(x, lt.double(), ct.double(), FACTORS[sampling])
+    ycc, q_y, q_cb, q_cr, c_y = make_codes(x, lt.double(), ct.double(), FACTORS[sampling])
+    # the unrounded luma coefficients: within half a step of the code, and the exact DCT's
+    # (of the same integer Y) up to jfdctint's rounding
+    off = c_y - q_y
+    assert float(off.abs().max()) <= 0.5
+    m = lt.double()[:, None, None]
+    exact = dct_blocks(blockify(ycc[:, 0].double() - 128))
+    assert float((c_y * m - exact).abs().max()) < 0.25  # DCT units (gray levels)
     shares = [
         _share_equal(ours[0].float(), comp.coefficients)
         for ours, comp in zip((q_y, q_cb, q_cr), code.components, strict=True)
@@ -69,6 +77,6 @@ def test_perturbed_tables_match_real_files():
     _, code = compress(rgb, tables=tables, subsampling="4:2:0")
     np.testing.assert_array_equal(code.components[0].table, tables[0])
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
-    _, q_y, q_cb, q_cr = make_codes(x, lt, ct, (2, 2))
+    _, q_y, q_cb, q_cr, _ = make_codes(x, lt, ct, (2, 2))
     for ours, comp in zip((q_y, q_cb, q_cr), code.components, strict=True):
         assert _share_equal(ours[0], comp.coefficients) >= 0.999

@@ -68,14 +68,8 @@ def ycbcr_to_rgb(ycc):
     return shifted @ YCBCR_TO_RGB.T
 
 
-def rgb_to_ycbcr_libjpeg(rgb: np.ndarray) -> np.ndarray:
-    """libjpeg's exact integer RGB→YCbCr (jccolor.c) for uint8 ``(..., 3)``; returns int32.
-
-    ``Y = (FIX(.299)R + FIX(.587)G + FIX(.114)B + ½) >> 16`` and
-    ``Cb = (−FIX(.16874)R − FIX(.33126)G + FIX(.5)B + 128·2¹⁶ + ½ − 1) >> 16`` (Cr alike),
-    with ``FIX(x) = ⌊x·2¹⁶ + ½⌋``.
-    """
-    r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+def _jccolor(r, g, b):
+    """jccolor.c's fixed-point formulas on integer arrays (numpy int64 or torch long)."""
     y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
     cb = (
         -_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + _CBCR_OFFSET + _ONE_HALF - 1
@@ -83,7 +77,23 @@ def rgb_to_ycbcr_libjpeg(rgb: np.ndarray) -> np.ndarray:
     cr = (
         _fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + _CBCR_OFFSET + _ONE_HALF - 1
     ) >> _SCALEBITS
-    return np.stack([y, cb, cr], axis=-1).astype(np.int32)
+    return y, cb, cr
+
+
+def rgb_to_ycbcr_libjpeg(rgb):
+    """libjpeg's exact integer RGB→YCbCr (jccolor.c).
+
+    numpy: uint8 ``(..., 3)`` → int32 ``(..., 3)``; torch (the training codes, any device):
+    integer-valued ``(..., 3, H, W)`` → int64 ``(..., 3, H, W)``.
+
+    ``Y = (FIX(.299)R + FIX(.587)G + FIX(.114)B + ½) >> 16`` and
+    ``Cb = (−FIX(.16874)R − FIX(.33126)G + FIX(.5)B + 128·2¹⁶ + ½ − 1) >> 16`` (Cr alike),
+    with ``FIX(x) = ⌊x·2¹⁶ + ½⌋``.
+    """
+    if isinstance(rgb, torch.Tensor):
+        return torch.stack(_jccolor(*rgb.round().long().unbind(-3)), -3)
+    r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+    return np.stack(_jccolor(r, g, b), axis=-1).astype(np.int32)
 
 
 def ycbcr_to_rgb_libjpeg(ycc: np.ndarray) -> np.ndarray:

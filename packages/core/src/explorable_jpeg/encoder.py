@@ -84,10 +84,17 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool) -> list[np.ndarray]:
 def fdct_islow(blocks: np.ndarray) -> np.ndarray:
     """libjpeg's integer forward DCT of level-shifted int blocks ``(..., 8, 8)``; result ×8.
 
+    numpy, or an integer torch tensor (the training codes: int64 on its own device).
+
     Level-shifted 8-bit samples (in [−128, 127]) run in int32 like libjpeg's own ``INT32``
     arithmetic: bounding every intermediate by the triangle inequality gives at most
     ≈1.6·10⁹ < 2³¹ in the second pass. Other inputs run in int64. Returns int64.
     """
+    if isinstance(blocks, torch.Tensor):  # any device, int64 throughout
+        b = blocks.long()
+        rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
+        cols = _fdct_1d([torch.stack(rows, -1)[..., k, :] for k in range(8)], first_pass=False)
+        return torch.stack(cols, -2)
     b = np.asarray(blocks)
     small = b.size == 0 or (int(b.min()) >= -128 and int(b.max()) <= 127)
     dtype = np.int32 if small else np.int64
@@ -103,18 +110,13 @@ def fdct_islow(blocks: np.ndarray) -> np.ndarray:
     return out
 
 
-def fdct_islow_torch(blocks: torch.Tensor) -> torch.Tensor:
-    """:func:`fdct_islow` for integer torch tensors ``(..., 8, 8)`` on any device (the
-    training pipeline's exact codes); int64, result ×8."""
-    b = blocks.long()
-    rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
-    mid = torch.stack(rows, -1)
-    cols = _fdct_1d([mid[..., k, :] for k in range(8)], first_pass=False)
-    return torch.stack(cols, -2)
-
-
-def quantize_islow(dct8: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``sign(t) · ⌊(|t| + 4M) / 8M⌋`` — libjpeg's rounding of the ×8 integer DCT."""
+def quantize_islow(dct8, table):
+    """``sign(t) · ⌊(|t| + 4M) / 8M⌋`` — libjpeg's rounding of the ×8 integer DCT (numpy, or
+    torch with a broadcastable integer ``table``)."""
+    if isinstance(dct8, torch.Tensor):
+        div = table.round().long() << 3
+        q = (dct8.abs() + (div >> 1)) // div
+        return torch.where(dct8 < 0, -q, q)
     div = np.asarray(table, dtype=np.int64) << 3
     a = np.abs(dct8)
     q = (a + (div >> 1)) // div
@@ -132,14 +134,19 @@ def bin_bounds(q: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
-def downsample_libjpeg(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """libjpeg's integer down-sampling of an int plane whose size is a multiple of (fy, fx)."""
+def downsample_libjpeg(plane, fy: int, fx: int):
+    """libjpeg's integer down-sampling of an int plane whose size is a multiple of (fy, fx)
+    (numpy, or an integer torch tensor)."""
     if fy == 1 and fx == 1:
         return plane
     h, w = plane.shape[-2:]
-    p = plane.astype(np.int64).reshape(*plane.shape[:-2], h // fy, fy, w // fx, fx)
-    s = p.sum(axis=(-3, -1))
-    cols = np.arange(w // fx)
+    shape = (*plane.shape[:-2], h // fy, fy, w // fx, fx)
+    if isinstance(plane, torch.Tensor):
+        s = plane.long().reshape(shape).sum((-3, -1))
+        cols = torch.arange(w // fx, device=plane.device)
+    else:
+        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))
+        cols = np.arange(w // fx)
     if fy == 1 and fx == 2:  # h2v1: bias 0, 1, 0, 1, ...
         return (s + (cols % 2)) >> 1
     if fy == 2 and fx == 2:  # h2v2: bias 1, 2, 1, 2, ...

@@ -12,7 +12,7 @@ import dataclasses
 
 import torch
 
-from explorable_jpeg.dct import blockify, blocks_to_channels, dct_blocks, idct_blocks, unblockify
+from explorable_jpeg.dct import blocks_to_channels, idct_blocks, unblockify
 from explorable_jpeg.sampling import upsample_display
 from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
 
@@ -43,15 +43,14 @@ def bin_centre_chroma(q: torch.Tensor, table: torch.Tensor, factors, size) -> to
 
 def code_batch(rgb: torch.Tensor, lt, ct, factors) -> Batch:
     """Code float RGB crops ``(B, 3, H, W)`` with the given tables and chroma sampling."""
-    ycc, qy, qcb, qcr = make_codes(rgb, lt, ct, factors)
-    true_c = dct_blocks(blockify(ycc[:, 0] - 128.0)) / lt[:, None, None]
+    ycc, qy, qcb, qcr, c_y = make_codes(rgb, lt, ct, factors)
     size = ycc.shape[-2:]
     up = torch.stack([bin_centre_chroma(q, ct, factors, size) for q in (qcb, qcr)], 1)
     return Batch(
         q=blocks_to_channels(qy),
         table=lt,
         y=ycc[:, 0],
-        offsets=blocks_to_channels((true_c - qy).clamp(-0.5, 0.5)),  # float DCT vs exact q
+        offsets=blocks_to_channels(c_y - qy),
         ycc=ycc,
         q_cb=qcb,
         q_cr=qcr,

@@ -46,7 +46,15 @@ from .critic import (
 )
 from .distributed import broadcast_module
 from .l1_phase import chroma_condition, project_chroma
-from .loop import Context, PhaseRun, optimizer_step, psnr, warmup_constant
+from .loop import (
+    Context,
+    PhaseRun,
+    ProbeBaseline,
+    optimizer_step,
+    probe_baseline,
+    psnr,
+    warmup_constant,
+)
 
 logger = logging.getLogger("explorable_jpeg_train")
 Z = 64
@@ -111,28 +119,27 @@ def luma_decode(net: LumaNet, q, table, z):
     return off, coefficients_to_pixels(q + off, table)
 
 
-def luma_probe(net: LumaNet, p: Batch, gen: torch.Generator, n_z: int = 4, lp=None) -> dict:
-    """PSNR at z = 0 and random z, the per-pixel std over ``n_z`` random z (gray levels) and,
-    with a perceptual metric ``lp`` (ST-LPIPS), its mean at z = 0 and over the random z."""
+def luma_probe(
+    net: LumaNet, p: Batch, gen: torch.Generator, ref: ProbeBaseline, lp=None, n_z: int = 4
+) -> dict:
+    """PSNR gains over the bin centre (``ref``) at z = 0 and random z, the per-pixel std over
+    ``n_z`` random z (gray levels) and, with a perceptual metric ``lp`` (ST-LPIPS), its mean
+    at z = 0 and over the random z."""
     with torch.no_grad():
         zs = [torch.zeros(p.q.shape[0], Z, *p.q.shape[-2:], device=p.q.device)]
         zs += [_rand_z(zs[0].shape, gen, p.q.device) for _ in range(n_z)]
         pix = [luma_decode(net, p.q, p.table, z)[1] for z in zs]
-        base = coefficients_to_pixels(p.q, p.table)
         rand = torch.stack(pix[1:])
-        return {
-            "probe_gain_z0_db": psnr(pix[0], p.y) - psnr(base, p.y),
-            "probe_gain_zrand_db": sum(psnr(x, p.y) for x in pix[1:]) / n_z - psnr(base, p.y),
+        row = {
+            "probe_gain_z0_db": psnr(pix[0], p.y) - ref.psnr,
+            "probe_gain_zrand_db": sum(psnr(x, p.y) for x in pix[1:]) / n_z - ref.psnr,
             "probe_std_zrand": float(rand.std(0).mean()),
-        } | (
-            {}
-            if lp is None
-            else {
-                "probe_stlpips_z0": lp.batch(pix[0], p.y),
-                "probe_stlpips_zrand": sum(lp.batch(x, p.y) for x in pix[1:]) / n_z,
-                "probe_stlpips_bin_centre": lp.batch(base, p.y),
-            }
-        )
+        }
+        if lp is not None:
+            row["probe_stlpips_z0"] = lp.batch(pix[0], p.y)
+            row["probe_stlpips_zrand"] = sum(lp.batch(x, p.y) for x in pix[1:]) / n_z
+            row["probe_stlpips_bin_centre"] = ref.stlpips
+        return row
 
 
 class _LumaParts:
@@ -284,10 +291,12 @@ def run_gan_luma(ctx: Context) -> None:
         write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
     probe_b = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
     probe_gen = torch.Generator(device=ctx.device)
+    lp = ctx.perceptual() if ctx.dist.is_main else None
+    ref = probe_baseline(probe_b, lp)
 
     def probe() -> dict:
         probe_gen.manual_seed(0)
-        return luma_probe(G, probe_b, probe_gen, lp=ctx.perceptual())
+        return luma_probe(G, probe_b, probe_gen, ref, lp)
 
     parts = _LumaParts(G, g.critic.pixels)
     _train(ctx, run, G, D, parts, lambda: write_gan_dir(ctx, G, None), probe)

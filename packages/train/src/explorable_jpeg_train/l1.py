@@ -55,7 +55,7 @@ def train_luma(args, images, device, gen, cpu_gen, log):
     while time.time() - t0 < budget:
         rgb = random_crops(images, args.batch, args.crop, cpu_gen)
         lt, ct = random_tables(args.batch, gen, device)
-        ycc, qy, _, _ = make_codes(rgb, lt, ct, (1, 1))
+        ycc, qy, *_ = make_codes(rgb, lt, ct, (1, 1))
         q = blocks_to_channels(qy)
         out = coefficients_to_pixels(net(q, lt), lt)
         loss = (out - ycc[:, 0]).abs().mean()
@@ -84,7 +84,7 @@ def train_chroma(args, images, luma_net, device, gen, cpu_gen, log):
         factors = SAMPLING_CHOICES[int(torch.multinomial(probs, 1, generator=cpu_gen))]
         rgb = random_crops(images, args.batch, args.crop, cpu_gen)
         lt, ct = random_tables(args.batch, gen, device)
-        ycc, qy, qcb, qcr = make_codes(rgb, lt, ct, factors)
+        ycc, qy, qcb, qcr, _ = make_codes(rgb, lt, ct, factors)
         size = ycc.shape[-2:]
         with torch.no_grad():
             y_hat = coefficients_to_pixels(luma_net(blocks_to_channels(qy), lt), lt)

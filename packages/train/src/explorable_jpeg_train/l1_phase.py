@@ -25,7 +25,7 @@ from .batch import probe_batch, sample_batch
 from .checkpoint import load_decoder_weights, load_npz_state, save_npz
 from .config import config_to_dict
 from .distributed import broadcast_module
-from .loop import Context, PhaseRun, optimizer_step, psnr, warmup_cosine
+from .loop import Context, PhaseRun, optimizer_step, probe_baseline, psnr, warmup_cosine
 
 logger = logging.getLogger("explorable_jpeg_train")
 
@@ -84,6 +84,8 @@ def run_l1_luma(ctx: Context) -> None:
         write_run_config(out, net, chroma_cfg, ctx)
 
     probe = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    lp = ctx.perceptual() if ctx.dist.is_main else None
+    ref = probe_baseline(probe, lp)
     params = list(net.parameters())
     while run.running():
         b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
@@ -94,12 +96,11 @@ def run_l1_luma(ctx: Context) -> None:
         row = {"l1": loss.item(), "lr": lr, "grad_norm": gnorm}
         if run.step % cfg.eval_every == 0:
             with torch.no_grad():
-                base = coefficients_to_pixels(probe.q, probe.table)
                 dec = coefficients_to_pixels(net(probe.q, probe.table), probe.table)
-                row["probe_gain_db"] = psnr(dec, probe.y) - psnr(base, probe.y)
-                if (lp := ctx.perceptual()) is not None:
+                row["probe_gain_db"] = psnr(dec, probe.y) - ref.psnr
+                if lp is not None:
                     row["probe_stlpips"] = lp.batch(dec, probe.y)
-                    row["probe_stlpips_bin_centre"] = lp.batch(base, probe.y)
+                    row["probe_stlpips_bin_centre"] = ref.stlpips
         if run.step % cfg.log_every == 0:
             run.log(row)
         run.end_step(save_outputs)

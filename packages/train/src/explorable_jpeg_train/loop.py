@@ -222,6 +222,25 @@ class PhaseRun:
             self.writer.close()
 
 
+@dataclasses.dataclass
+class ProbeBaseline:
+    """The probe batch's bin-centre decoding scores, computed once per phase: the reference
+    of the logged gains (PSNR) and of ``probe_stlpips_bin_centre``."""
+
+    psnr: float
+    stlpips: float | None
+
+
+def probe_baseline(probe, lp=None) -> ProbeBaseline:
+    """:class:`ProbeBaseline` of a luma probe batch (``q``, ``table``, ``y``); ``lp`` the
+    perceptual metric or None."""
+    from explorable_jpeg.models.luma import coefficients_to_pixels
+
+    with torch.no_grad():
+        base = coefficients_to_pixels(probe.q, probe.table)
+    return ProbeBaseline(psnr(base, probe.y), None if lp is None else lp.batch(base, probe.y))
+
+
 def append_csv_row(path: Path, row: dict) -> None:
     """Append ``row`` under the file's header. Rows differ in their keys (probe metrics every
     ``eval_every`` steps, ``g_adv`` from ``adv_start`` on): a key the header lacks rewrites the

@@ -7,7 +7,7 @@ coefficients against real files at every quality):
 * colour: jccolor.c's fixed-point RGB → YCbCr, ``Y = (FIX(.299)R + FIX(.587)G + FIX(.114)B
   + 2¹⁵) >> 16`` (Cb, Cr alike, ``FIX(x) = ⌊x·2¹⁶ + ½⌋``);
 * chroma down-sampling: jcsample.c's biased box sums (h2v1: bias 0, 1, …; h2v2: 1, 2, …);
-* DCT: jfdctint.c (``explorable_jpeg.encoder.fdct_islow_torch``, ×8), quantization
+* DCT: jfdctint.c (``explorable_jpeg.encoder.fdct_islow``, ×8), quantization
   ``sign(t)·⌊(|t| + 4M) / 8M⌋``;
 * tables: libjpeg's integer formula ``M = clamp(⌊(T·S + 50)/100⌋, 1, 255)`` (S = 5000/Q
   below 50, 200 − 2Q above), optionally perturbed per entry.
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import torch
 
+from explorable_jpeg.color import rgb_to_ycbcr_libjpeg
 from explorable_jpeg.dct import blockify
-from explorable_jpeg.encoder import fdct_islow_torch
+from explorable_jpeg.encoder import downsample_libjpeg, fdct_islow, quantize_islow
 from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
 
 SAMPLING_CHOICES = ((2, 2), (1, 2), (1, 1))  # (fy, fx) of chroma: 4:2:0, 4:2:2, 4:4:4
@@ -53,54 +54,32 @@ def random_tables(
     return luma, chroma
 
 
-def _fix(x: float) -> int:
-    return int(x * 65536 + 0.5)
-
-
-def rgb_to_ycbcr_int(rgb: torch.Tensor) -> torch.Tensor:
-    """libjpeg's integer RGB → YCbCr of ``(B, 3, H, W)`` integer-valued RGB; int64."""
-    r, g, b = rgb.round().long().unbind(1)
-    half, off = 1 << 15, 128 << 16
-    y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + half) >> 16
-    cb = (-_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + off + half - 1) >> 16
-    cr = (_fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + off + half - 1) >> 16
-    return torch.stack([y, cb, cr], 1)
-
-
-def downsample_int(plane: torch.Tensor, fy: int, fx: int) -> torch.Tensor:
-    """libjpeg's biased integer box down-sampling of an int64 ``(B, H, W)`` plane."""
-    if (fy, fx) == (1, 1):
-        return plane
-    b, h, w = plane.shape
-    s = plane.reshape(b, h // fy, fy, w // fx, fx).sum((2, 4))
-    odd = torch.arange(w // fx, device=plane.device) % 2
-    if (fy, fx) == (1, 2):
-        return (s + odd) >> 1
-    if (fy, fx) == (2, 2):
-        return (s + 1 + odd) >> 2
-    n = fy * fx
-    return (s + n // 2) // n
+def dct8(plane: torch.Tensor) -> torch.Tensor:
+    """libjpeg's ×8 integer DCT ``t`` of an integer-valued plane ``(B, H, W)`` (level shift
+    128): int64 ``(B, H/8, W/8, 8, 8)``."""
+    return fdct_islow(blockify(plane.round().long() - 128))
 
 
 def quantize(plane: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """libjpeg's code of an integer-valued plane ``(B, H, W)`` with tables ``(B, 8, 8)``:
-    ``sign(t)·⌊(|t| + 4M) / 8M⌋``, t the ×8 integer DCT of ``plane − 128``; float
-    ``(B, H/8, W/8, 8, 8)``."""
-    t = fdct_islow_torch(blockify(plane.round().long() - 128))
-    div = (table.round().long() << 3)[:, None, None]
-    q = (t.abs() + (div >> 1)) // div
-    return torch.where(t < 0, -q, q).float()
+    ``sign(t)·⌊(|t| + 4M) / 8M⌋``; float ``(B, H/8, W/8, 8, 8)``."""
+    return quantize_islow(dct8(plane), table[:, None, None]).float()
 
 
 def make_codes(
     rgb: torch.Tensor, luma_t: torch.Tensor, chroma_t: torch.Tensor, factors: tuple[int, int]
 ):
-    """Float RGB ``(B, 3, H, W)`` → (YCbCr planes, q_Y, q_Cb, q_Cr); H, W multiples of 16.
+    """Float RGB ``(B, 3, H, W)`` → (YCbCr planes, q_Y, q_Cb, q_Cr, c_Y); H, W multiples
+    of 16.
 
-    The planes are libjpeg's integer YCbCr (as float), i.e. what the file's encoder saw."""
-    ycc = rgb_to_ycbcr_int(rgb.clamp(0, 255))
-    q_y = quantize(ycc[:, 0], luma_t)
+    The planes are libjpeg's integer YCbCr (as float), i.e. what the file's encoder saw;
+    ``c_Y = t / 8M`` are the luma's unrounded coefficients (in steps), so
+    ``c_Y − q_Y ∈ [−½, ½]`` exactly."""
+    ycc = rgb_to_ycbcr_libjpeg(rgb.clamp(0, 255))
+    t_y = dct8(ycc[:, 0])
+    m_y = luma_t[:, None, None]
+    q_y = quantize_islow(t_y, m_y).float()
     fy, fx = factors
-    q_cb = quantize(downsample_int(ycc[:, 1], fy, fx), chroma_t)
-    q_cr = quantize(downsample_int(ycc[:, 2], fy, fx), chroma_t)
-    return ycc.float(), q_y, q_cb, q_cr
+    q_cb = quantize(downsample_libjpeg(ycc[:, 1], fy, fx), chroma_t)
+    q_cr = quantize(downsample_libjpeg(ycc[:, 2], fy, fx), chroma_t)
+    return ycc.float(), q_y, q_cb, q_cr, t_y / (8.0 * m_y.round())

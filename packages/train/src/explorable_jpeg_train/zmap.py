@@ -144,7 +144,7 @@ def main() -> None:
         factors = SAMPLING_CHOICES[int(torch.multinomial(probs, 1, generator=cpu_gen))]
         rgb = random_crops(images, args.batch, args.crop, cpu_gen)
         lt, ct = random_tables(args.batch, gen, device)
-        ycc, qy, qcb, qcr = make_codes(rgb, lt, ct, factors)
+        ycc, qy, qcb, qcr, _ = make_codes(rgb, lt, ct, factors)
         size = ycc.shape[-2:]
         up = torch.stack([bin_centre_chroma(q, ct, factors, size) for q in (qcb, qcr)], 1)
         codes = (blocks_to_channels(qy), qcb, qcr, lt, ct, factors, up)
