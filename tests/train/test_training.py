@@ -225,6 +225,92 @@ def test_diversity_term_grows_with_spread_and_is_capped():
     assert float(losses.diversity_loss(x, x + 100 * noise, z1, z2, cap=8.0)) == -8.0
 
 
+def test_diversity_cap_on_the_batch_mean_lets_smooth_crops_stay_put():
+    z1, z2 = torch.zeros(2, 64, 1, 1), torch.ones(2, 64, 1, 1)  # mean |Δz| = 1
+    x = torch.zeros(2, 8, 8)
+    y = torch.stack([torch.zeros(8, 8), torch.full((8, 8), 16.0)])  # ratios 0 and 16
+    assert float(losses.diversity_loss(x, y, z1, z2, cap=8.0)) == -4.0  # mean of (0, 8)
+    assert float(losses.diversity_loss(x, y, z1, z2, cap=8.0, reduce="batch")) == -8.0
+    with pytest.raises(ValueError, match="div_reduce"):
+        losses.diversity_loss(x, y, z1, z2, cap=8.0, reduce="pixel")
+
+
+class _ToyPerceptual(torch.nn.Module):
+    """A small fixed conv feature distance standing in for ST-LPIPS (same call signature)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        torch.nn.init.normal_(self.conv.weight, generator=torch.Generator().manual_seed(0))
+        self.requires_grad_(False)
+        self.source = "toy"
+
+    def forward(self, a, b):
+        return (torch.relu(self.conv(a)) - torch.relu(self.conv(b))).abs().mean((1, 2, 3))
+
+
+def test_perceptual_term_reaches_both_gan_phases_and_lowers(
+    full_run, image_dir, tmp_path, monkeypatch
+):
+    from explorable_jpeg_train import gan, metrics
+    from explorable_jpeg_train import batch as batch_mod
+
+    cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
+    images = [
+        torch.from_numpy(natural_image(72, 80, seed=20 + i)).permute(2, 0, 1) for i in range(3)
+    ]
+    fixed = batch_mod.sample_batch(
+        images, cfg.data, torch.Generator().manual_seed(1), torch.Generator().manual_seed(2), True
+    )
+    monkeypatch.setattr(gan, "sample_batch", lambda *a, **k: fixed)
+    seen: list[tuple[str, str]] = []
+
+    def toy(net, device):
+        seen.append((net, device))
+        return _ToyPerceptual()
+
+    monkeypatch.setattr(metrics, "load_stlpips_net", toy)
+    run_dir = tmp_path / "perc"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "l1"}"',
+        'phases=["gan_luma", "gan_chroma"]',
+        "gan.luma_steps=25",
+        "gan.chroma_steps=25",
+        "gan.lr_g=1e-3",
+        "gan.w_adv=0",
+        "gan.w_zero=0",
+        "gan.w_map=0",
+        "gan.w_div=0",
+        "gan.w_perc=1",
+        "gan.perc_batch=2",
+        'gan.perc_net="alex"',
+        'gan.div_reduce="batch"',
+        "eval_every=1000",
+        "log_every=1",
+        f'run_dir="{run_dir}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    assert seen.count(("alex", "cpu")) >= 2  # one per phase (the probes' metric also loads)
+    for phase in ("gan_luma", "gan_chroma"):
+        vals = [float(r["perc"]) for r in _rows(run_dir / f"log_{phase}.csv")]
+        assert np.mean(vals[-3:]) < np.mean(vals[:3]), (phase, vals[:3], vals[-3:])
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("stlpips_pytorch"), reason="stlpips-pytorch")
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_stlpips_perceptual_loss_is_differentiable_and_zero_on_identity(net):
+    loss = losses.PerceptualLoss(net)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 48, 48, generator=g) * 255
+    a = (x + 20 * torch.randn(2, 48, 48, generator=g)).requires_grad_(True)
+    d = loss(a, x)
+    d.backward()
+    assert float(d) > 0 and float(a.grad.abs().sum()) > 0
+    assert float(loss(x, x)) < 1e-6
+
+
 @pytest.mark.parametrize("make", [luma_critic, chroma_critic])
 def test_critics_give_one_score_per_image_and_have_no_batchnorm(make):
     d = make(CriticConfig(channels=8, layers=2))

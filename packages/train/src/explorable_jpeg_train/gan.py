@@ -11,7 +11,8 @@ exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 2. z* by ``z_steps`` Adam steps on |ψ(q, z) − x|₁ (networks frozen).
 3. One batched forward with z ∈ {0, z*, z1, z2}:
    ``L_G = w_zero·L1(z=0) + w_map·L1(z*) + w_adv·(−E D(fakes z*, z1, z2))
-   + w_range·L_range + w_div·L_div(z1, z2)``; Adam with warm-up and clipping.
+   + w_range·L_range + w_div·L_div(z1, z2) + w_perc·L_perc(z1)``; Adam with warm-up and
+   clipping.
 
 Chroma: the same with the chroma critic; the chroma net is conditioned on the luma decoded
 with z1 by the fixed luma net (or, with probability ``p_gt_luma``, the true luma); the range
@@ -29,6 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from explorable_jpeg.color import ycbcr_to_rgb
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
 
@@ -169,6 +171,10 @@ class _LumaParts:
     def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
         return L.range_loss(image)
 
+    def rgb(self, b: Batch, image: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(candidate, truth) of the first ``k`` crops as the perceptual term sees them."""
+        return image[:k], b.y[:k]
+
 
 class _ChromaParts:
     """The chroma phase's pieces of :func:`_train`: candidates are projected (Cb, Cr); the
@@ -198,6 +204,12 @@ class _ChromaParts:
     def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
         return L.rgb_range_loss(repeat(self.y_in, image.shape[0] // b.y.shape[0]), image)
 
+    def rgb(self, b: Batch, image: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(candidate, truth) of the first ``k`` crops in RGB: the candidate chroma with the
+        luma the chroma net was conditioned on, the truth's own YCbCr."""
+        cand = ycbcr_to_rgb(torch.cat([self.y_in[:k, None], image[:k]], 1))
+        return cand, ycbcr_to_rgb(b.ycc[:k])
+
 
 def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -> None:
     """The GAN loop shared by both phases (module docstring, steps 1–3); ``probe()`` adds
@@ -209,6 +221,7 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
         {"luma" if not parts.chroma else "chroma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d}
     )
     use_critic = g.n_critic > 0 and g.w_adv > 0
+    perc = L.PerceptualLoss(g.perc_net, dev) if g.w_perc > 0 else None
     g_params, d_params = list(G.parameters()), list(D.parameters())
 
     def zshape(b: Batch) -> tuple[int, ...]:
@@ -252,8 +265,12 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
         l_zero, l_map = L.l1(x0, target), L.l1(xm, target)
         l_range = parts.range(b, image)
         cap = g.div_cap_chroma if parts.chroma and g.div_cap_chroma > 0 else g.div_cap
-        l_div = L.diversity_loss(x1, x2, z1, z2, cap)
+        l_div = L.diversity_loss(x1, x2, z1, z2, cap, g.div_reduce)
         loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
+        if perc is not None:
+            l_perc = perc(*parts.rgb(b, x1, min(g.perc_batch, n)))
+            loss_g = loss_g + g.w_perc * l_perc
+            row["perc"] = l_perc.item()
         if use_critic and run.step >= g.adv_start:
             fake = parts.fake(b, image[n:], None if aux is None else aux[n:], 3)
             l_adv = L.generator_adversarial_loss(D(fake))

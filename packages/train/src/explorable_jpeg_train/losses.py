@@ -5,7 +5,7 @@ conditional critic (:mod:`.critic`), c(·) the critic's input built from the cod
 candidate. Generator objective per step (weights in ``[gan]`` of the config)::
 
     L_G = w_zero·|ψ(q, 0) − x|₁ + w_map·|ψ(q, z*) − x|₁ + w_adv·L_adv
-          + w_range·L_range + w_div·L_div
+          + w_range·L_range + w_div·L_div + w_perc·L_perc
 
 * z = 0 stays the distortion-optimal (L1) decoding, so the app's default view is the
   best single guess; z* (map loss) keeps the truth reachable for the exploration tools;
@@ -21,6 +21,16 @@ candidate. Generator objective per step (weights in ``[gan]`` of the config)::
   outputs to the bin edges once z already matters; the critic decides *which* changes look
   real. The structure-tensor loss instead ties three z directions to gradient statistics
   (useful for sliders) but only for spatially uniform z, and leaves the other 61 free.
+  With ``div_reduce = "batch"`` the cap applies to the batch mean instead,
+  ``L_div = − min(mean_i ratio_i, τ)``: the net may leave smooth crops nearly unchanged
+  by z and put the texture where it is plausible, as long as the average reaches τ.
+* Perceptual term at a random z (optional, ``w_perc > 0``): the shift-tolerant LPIPS
+  distance (Ghildyal & Liu 2022) of the first ``perc_batch`` random-z decodings to the
+  truth, ``L_perc = mean_i d_ST-LPIPS(ψ(q_i, z1_i), x_i)`` (RGB in [−1, 1]; gray repeated).
+  The VGG network by default, so that the AlexNet ST-LPIPS the evaluation reports is not
+  the quantity being minimised. It tells the generator which textures are close to *some*
+  plausible truth, where the critic alone (weak on short CPU runs) put noise on smooth
+  objects.
 """
 
 from __future__ import annotations
@@ -86,6 +96,26 @@ def rgb_range_loss(luma: torch.Tensor, chroma: torch.Tensor) -> torch.Tensor:
     return range_loss(ycbcr_to_rgb(torch.cat([luma[:, None], chroma], 1)))
 
 
+class PerceptualLoss:
+    """``L_perc`` of the module docstring with the frozen ST-LPIPS network ``net``
+    (:func:`.metrics.load_stlpips_net`; ``RuntimeError`` when stlpips-pytorch is missing)."""
+
+    def __init__(self, net: str = "vgg", device: str | torch.device = "cpu") -> None:
+        from .metrics import load_stlpips_net
+
+        self.net = load_stlpips_net(net, str(device))
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Mean distance of ``a`` to ``b``: ``(B, H, W)`` gray or ``(B, 3, H, W)`` RGB in
+        [0, 255]; differentiable w.r.t. ``a`` (not clamped: the range loss handles that)."""
+
+        def t(x: torch.Tensor) -> torch.Tensor:
+            x = x[:, None].expand(-1, 3, -1, -1) if x.dim() == 3 else x
+            return x / 127.5 - 1.0
+
+        return self.net(t(a), t(b.detach())).mean()
+
+
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).abs().mean()
 
@@ -100,10 +130,21 @@ def diversity_ratio(
 
 
 def diversity_loss(
-    out1: torch.Tensor, out2: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor, cap: float
+    out1: torch.Tensor,
+    out2: torch.Tensor,
+    z1: torch.Tensor,
+    z2: torch.Tensor,
+    cap: float,
+    reduce: str = "image",
 ) -> torch.Tensor:
-    """``L_div = −mean_i min(ratio_i, cap)`` (see module docstring); minimise it."""
-    return -diversity_ratio(out1, out2, z1, z2).clamp_max(cap).mean()
+    """``L_div = −mean_i min(ratio_i, cap)`` (``reduce="image"``) or
+    ``−min(mean_i ratio_i, cap)`` (``reduce="batch"``), see the module docstring; minimise."""
+    ratio = diversity_ratio(out1, out2, z1, z2)
+    if reduce == "batch":
+        return -ratio.mean().clamp_max(cap)
+    if reduce != "image":
+        raise ValueError(f"div_reduce must be 'image' or 'batch', not {reduce!r}")
+    return -ratio.clamp_max(cap).mean()
 
 
 def find_z(

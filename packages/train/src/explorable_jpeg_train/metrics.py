@@ -166,37 +166,53 @@ def _placeholder_modules(names: tuple[str, ...]):
             sys.modules.pop(name, None)
 
 
+def load_stlpips_net(net: str = "alex", device: str = "cpu"):
+    """The frozen shift-tolerant LPIPS network ``net`` ("alex" or "vgg") of
+    ``stlpips-pytorch`` with the weights it ships, in eval mode on ``device``; called as
+    ``d = net(a, b)`` on RGB ``(B, 3, H, W)`` in [−1, 1] (differentiable w.r.t. ``a``).
+
+    Raises ``RuntimeError`` with the reason when the package or its weights are missing.
+    """
+    if importlib.util.find_spec("stlpips_pytorch") is None:
+        raise RuntimeError("stlpips-pytorch is not installed (pip install stlpips-pytorch)")
+    if net not in ("alex", "vgg"):
+        raise RuntimeError(f"ST-LPIPS has no network {net!r} (alex or vgg)")
+    import torch
+
+    stubs = ("torchvision", "torchvision.models", "IPython", "torchsummary")
+    try:
+        with _placeholder_modules(stubs):
+            from stlpips_pytorch import stlpips
+    except Exception as exc:  # noqa: BLE001
+        raise RuntimeError(f"stlpips-pytorch does not import: {exc}") from None
+    path = Path(stlpips.__file__).parent / "weights" / "vST0.0" / f"{net}_shift_tolerant.pth"
+    if not path.is_file():
+        raise RuntimeError(f"stlpips-pytorch ships no weights at {path}")
+    model = stlpips.LPIPS(net=net, variant="shift_tolerant", pretrained=False, verbose=False)
+    state = torch.load(path, map_location="cpu")
+    # lins.k are aliases of link (the same modules registered twice)
+    missing = [k for k in model.state_dict() if k not in state and not k.startswith("lins.")]
+    if missing:
+        raise RuntimeError(f"ST-LPIPS weights lack {missing[:3]}")
+    model.load_state_dict(state, strict=False)
+    model.source = f"stlpips-pytorch ({net}, shift_tolerant, {path.name})"
+    return model.eval().requires_grad_(False).to(device)
+
+
 class STLPIPS:
-    """Shift-tolerant LPIPS (AlexNet, ``stlpips-pytorch``), lower is more similar.
+    """Shift-tolerant LPIPS (``stlpips-pytorch``, AlexNet unless ``net`` says otherwise),
+    lower is more similar.
 
     Raises ``RuntimeError`` with the reason when the package or its weights are missing.
     """
 
-    def __init__(self, device: str = "cpu") -> None:
-        if importlib.util.find_spec("stlpips_pytorch") is None:
-            raise RuntimeError("stlpips-pytorch is not installed (pip install stlpips-pytorch)")
+    def __init__(self, device: str = "cpu", net: str = "alex") -> None:
         import torch
 
-        stubs = ("torchvision", "torchvision.models", "IPython", "torchsummary")
-        try:
-            with _placeholder_modules(stubs):
-                from stlpips_pytorch import stlpips
-        except Exception as exc:  # noqa: BLE001
-            raise RuntimeError(f"stlpips-pytorch does not import: {exc}") from None
-        path = Path(stlpips.__file__).parent / "weights" / "vST0.0" / "alex_shift_tolerant.pth"
-        if not path.is_file():
-            raise RuntimeError(f"stlpips-pytorch ships no weights at {path}")
-        net = stlpips.LPIPS(net="alex", variant="shift_tolerant", pretrained=False, verbose=False)
-        state = torch.load(path, map_location="cpu")
-        # lins.k are aliases of link (the same modules registered twice)
-        missing = [k for k in net.state_dict() if k not in state and not k.startswith("lins.")]
-        if missing:
-            raise RuntimeError(f"ST-LPIPS weights lack {missing[:3]}")
-        net.load_state_dict(state, strict=False)
-        self.net = net.eval().to(device)
+        self.net = load_stlpips_net(net, device)
         self.device = device
         self.torch = torch
-        self.source = f"stlpips-pytorch (alex, shift_tolerant, {path.name})"
+        self.source = self.net.source
 
     def batch(self, a, b) -> float:
         """Mean ST-LPIPS of two tensor batches in [0, 255], ``(B, H, W)`` (gray, repeated to

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The next GPU window (about 8 minutes of training on one H100/H200), prepared on CPU:
+#
+# * l1_big   — the 128 × 8 luma net of the 2026-11-26 sweep (committed, fp16, in
+#              packages/train/checkpoints/l1_128x8: +0.618 dB on the probe after 7 k steps,
+#              still rising), continued with a fresh warm-up + cosine cycle (a warm restart;
+#              its Adam moments were not kept), with the extra photos; luma then chroma.
+# * l1_big_b — the same with batch 96 at 1.4× the learning rate (does the bigger net want a
+#              bigger batch once the GPU is not shared by six runs?).
+# * l1_ft_q  — the bundled l1 (96 × 5) fine-tuned on qualities 5–60 only: is the QF 30 gap
+#              on unseen photos a matter of where the training qualities lie?
+# (The GAN's perceptual term needs stlpips-pytorch's weights, 10–59 MB, which do not fit in
+# the carry next to the data: it trains on CPU.)
+#
+# Every run dir is packed without its Adam checkpoint into $OUT/<name>.tgz; export and the
+# evaluation run afterwards on CPU (jpeglib/safetensors/stlpips are not on the GPU box):
+#   python -m explorable_jpeg_train.export runs/window/l1_big/l1 /tmp/exp
+#   cp -r /tmp/exp/l1 packages/train/checkpoints/l1_128x8     # the next window goes on from it
+#
+#   OUT=/tmp/out bash packages/train/scripts/gpu_window.sh                     # GPU window
+#   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
+#
+# Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (about 48 MiB; the
+# checkpoint and the bundled weights are tracked files and travel anyway).
+set -u
+OUT=${OUT:-runs/window_out}
+PY=${PY:-python3}
+SCALE=${SCALE:-1}
+SMOKE=${SMOKE:-0}
+export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
+mkdir -p runs/window "$OUT"
+rm -f runs/window/rc.txt
+m() { awk "BEGIN{print $1 * $SCALE}"; }
+SESSION=$(m 8.4)
+COMMON=(--set 'data.val="data_cache/val_probe"' --set eval_every=100
+        --set 'data.extra=["data_cache/train_extra"]')
+SMALL=()
+if [ "$SMOKE" = 1 ]; then
+  SMALL=(--set data.crop=32 --set data.batch=2 --set probe_batch=2 --set eval_every=2
+         --set log_every=1)
+fi
+
+PIDS=()
+launch() {
+  local name=$1
+  shift
+  (
+    "$PY" -m explorable_jpeg_train "$@" "${COMMON[@]}" \
+      --set "run_dir=\"runs/window/$name\"" --resume --session-minutes "$SESSION" \
+      "${SMALL[@]}" >"runs/window/$name.log" 2>&1
+    echo "$name rc=$?" >>runs/window/rc.txt
+  ) &
+  PIDS+=($!)
+}
+
+L1=packages/train/configs/l1.toml
+BIG=(--set 'l1.init="packages/train/checkpoints/l1_128x8"' --set 'phases=["l1_luma", "l1_chroma"]'
+     --set "l1.luma_minutes=$(m 6.4)" --set "l1.chroma_minutes=$(m 1.4)" --set l1.warmup=200)
+launch l1_big "$L1" "${BIG[@]}" --set l1.lr=2e-4
+launch l1_big_b "$L1" "${BIG[@]}" --set l1.lr=2.8e-4 --set data.batch=96
+launch l1_ft_q packages/train/configs/l1_finetune.toml --set 'phases=["l1_luma", "l1_chroma"]' \
+  --set "l1.luma_minutes=$(m 6.4)" --set "l1.chroma_minutes=$(m 1.4)" \
+  --set data.qmin=5 --set data.qmax=60
+
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 30 >runs/window/gpu.csv &
+  SMI=$!
+fi
+wait "${PIDS[@]}"
+[ -n "${SMI:-}" ] && kill "$SMI"
+sort runs/window/rc.txt
+for d in runs/window/*/; do
+  name=$(basename "$d")
+  tar czf "$OUT/$name.tgz" -C runs/window --exclude=checkpoint.npz "$name" "$name.log"
+done
+tar czf "$OUT/meta.tgz" -C runs/window rc.txt $(cd runs/window && ls gpu.csv 2>/dev/null)
+ls -la "$OUT"
+for f in runs/window/*.log; do echo "== $f"; tail -n 3 "$f"; done
