@@ -252,8 +252,8 @@ class _ToyPerceptual(torch.nn.Module):
 def test_perceptual_term_reaches_both_gan_phases_and_lowers(
     full_run, image_dir, tmp_path, monkeypatch
 ):
-    from explorable_jpeg_train import gan, metrics
     from explorable_jpeg_train import batch as batch_mod
+    from explorable_jpeg_train import gan, metrics
 
     cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
     images = [
