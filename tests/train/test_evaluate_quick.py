@@ -73,3 +73,17 @@ def test_psnr_b_penalises_blocking_only_across_block_edges():
     assert psnr_b(ref, blocky) < psnr(ref, blocky)
     smooth = np.tile(np.linspace(0, 255, 64), (64, 1))
     assert blocking_effect_factor(smooth) == 0.0  # equal steps everywhere: no blocking
+
+
+def test_markdown_table_has_a_vgg_column_only_when_measured():
+    from explorable_jpeg_train.evaluate import markdown_table
+
+    row = dict(mode="gray", qf=10, model="gan", psnr_y=27.0, psnr_b=26.0, ssim=0.7)
+    row.update(stlpips=0.11, gain_db=-1.0, diversity=4.5, identical_fraction=1.0)
+    row.update(min_identical_fraction=1.0, decode_s=0.02)
+    plain = markdown_table([row])
+    assert "VGG" not in plain and plain.splitlines()[2].count("|") == 12
+    vgg = markdown_table([{**row, "stlpips_vgg": 0.2345}])
+    head, rule, line = vgg.splitlines()
+    assert "ST-LPIPS (VGG)" in head and "0.2345" in line
+    assert head.count("|") == rule.count("|") == line.count("|") == 13

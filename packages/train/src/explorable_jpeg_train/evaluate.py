@@ -69,13 +69,14 @@ KNOWN_MODELS = ("libjpeg", "jpegqs", "plain", *NEURAL)
 DEFAULT_MODELS = "libjpeg,jpegqs,plain,l1,gan"
 REPO = Path(__file__).resolve().parents[4]
 DEFAULT_SETS = (REPO.parent / "shared/datasets/photos/val", REPO / "data_cache/eval2")
-METRIC_KEYS = ("psnr_y", "psnr_b", "ssim", "stlpips", "gain_db", "diversity")
+METRIC_KEYS = ("psnr_y", "psnr_b", "ssim", "stlpips", "stlpips_vgg", "gain_db", "diversity")
 OTHER_KEYS = ("identical_fraction", "decode_s")
 LABELS = {
     "psnr_y": "PSNR-Y (dB) ↑",
     "psnr_b": "PSNR-B (dB) ↑",
     "ssim": "SSIM ↑",
     "stlpips": "ST-LPIPS ↓",
+    "stlpips_vgg": "ST-LPIPS (VGG) ↓",
     "gain_db": "PSNR gain vs libjpeg (dB)",
     "diversity": "diversity: std over z (grey levels)",
 }
@@ -179,6 +180,7 @@ def evaluate_image(
     z_samples: int = 1,
     stlpips: M.STLPIPS | None = None,
     seed: int = 0,
+    stlpips_vgg: M.STLPIPS | None = None,
 ) -> dict[str, dict[str, float]]:
     """Compress ``original`` (gray ``(H, W)`` or RGB) at ``qf``, decode with every model and
     return ``model -> {psnr_y, psnr_b, ssim, stlpips, gain_db, diversity, identical_fraction,
@@ -209,6 +211,8 @@ def evaluate_image(
         }
         if stlpips is not None:
             per["stlpips"] = [stlpips(original, o) for o in outs]
+        if stlpips_vgg is not None:
+            per["stlpips_vgg"] = [stlpips_vgg(original, o) for o in outs]
         ident = [ej.check(code, o).identical_fraction for o in outs]
         r = {k: float(np.mean(v)) for k, v in per.items()}
         r["gain_db"] = r["psnr_y"] - ref_psnr
@@ -244,17 +248,21 @@ def _fmt(v, spec: str, dash: str = "—") -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """One line per row; the ST-LPIPS (VGG) column only when some row has it."""
+    vgg = any(r.get("stlpips_vgg") is not None for r in rows)
     lines = [
-        "| mode | QF | model | PSNR-Y (dB) | PSNR-B (dB) | SSIM | ST-LPIPS | gain vs libjpeg (dB) "
-        "| diversity | identical (mean / min) | decode (ms) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| mode | QF | model | PSNR-Y (dB) | PSNR-B (dB) | SSIM | ST-LPIPS "
+        + ("| ST-LPIPS (VGG) " if vgg else "")
+        + "| gain vs libjpeg (dB) | diversity | identical (mean / min) | decode (ms) |",
+        "|---|---:|---|---:|---:|---:|---:|" + ("---:|" if vgg else "") + "---:|---:|---:|---:|",
     ]
     for r in rows:
         div = r.get("diversity")
+        vcol = f"{_fmt(r.get('stlpips_vgg'), '.4f')} | " if vgg else ""
         lines.append(
             f"| {r['mode']} | {r['qf']} | {r['model']} | {_fmt(r['psnr_y'], '.2f')} | "
             f"{_fmt(r.get('psnr_b'), '.2f')} | {_fmt(r.get('ssim'), '.4f')} | "
-            f"{_fmt(r.get('stlpips'), '.4f')} | {_fmt(r['gain_db'], '+.2f')} | "
+            f"{_fmt(r.get('stlpips'), '.4f')} | {vcol}{_fmt(r['gain_db'], '+.2f')} | "
             f"{_fmt(div if div else None, '.2f')} | "
             f"{100 * r['identical_fraction']:.3f}% / {100 * r['min_identical_fraction']:.3f}% | "
             f"{1000 * r['decode_s']:.1f} |"
@@ -371,6 +379,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-side", type=int, default=None, help="down-scale larger images")
     ap.add_argument("--max-images", type=int, default=None, help="first N images of each set")
     ap.add_argument("--no-stlpips", action="store_true", help="skip ST-LPIPS")
+    ap.add_argument(
+        "--stlpips-vgg",
+        action="store_true",
+        help="also ST-LPIPS with the VGG network (a second opinion when a model was trained "
+        "with the AlexNet one)",
+    )
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 2 images at 96 px, QF 10, 2 z samples (seconds)")  # fmt: skip
@@ -396,12 +410,13 @@ def main(argv: list[str] | None = None) -> None:
     ]
     decoders = make_decoders(models, args.weights, args.device, args.seed)
     not_computed = M.unavailable_metrics()
-    stl = None
+    stl = stl_vgg = None
     if args.no_stlpips:
         not_computed["stlpips"] = "skipped (--no-stlpips)"
     else:
         try:
             stl = M.STLPIPS(args.device)
+            stl_vgg = M.STLPIPS(args.device, net="vgg") if args.stlpips_vgg else None
         except RuntimeError as exc:
             log.warning("ST-LPIPS skipped: %s", exc)
             not_computed["stlpips"] = str(exc)
@@ -422,7 +437,13 @@ def main(argv: list[str] | None = None) -> None:
             for name, orig in originals:
                 for qf in qfs:
                     res = evaluate_image(
-                        orig, qf, decoders, z_samples=args.z_samples, stlpips=stl, seed=args.seed
+                        orig,
+                        qf,
+                        decoders,
+                        z_samples=args.z_samples,
+                        stlpips=stl,
+                        seed=args.seed,
+                        stlpips_vgg=stl_vgg,
                     )
                     for model, r in res.items():
                         records.append(
@@ -469,6 +490,7 @@ def main(argv: list[str] | None = None) -> None:
             "metric": "PSNR-Y/PSNR-B/SSIM on Y (gray image / float JFIF Y of RGB), peak 255, "
             "no crop; ST-LPIPS on RGB",
             "stlpips": stl.source if stl is not None else None,
+            "stlpips_vgg": stl_vgg.source if stl_vgg is not None else None,
             "not_computed": not_computed,
             "notes": notes,
             "machine": platform.platform(),
