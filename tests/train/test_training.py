@@ -73,7 +73,9 @@ def full_run(image_dir, tmp_path_factory) -> Path:
     return run_dir
 
 
-@pytest.mark.parametrize("name", ["l1.toml", "l1_finetune.toml", "gan.toml", "smoke.toml"])
+@pytest.mark.parametrize(
+    "name", ["l1.toml", "l1_finetune.toml", "gan.toml", "gan_perc.toml", "smoke.toml"]
+)
 def test_configs_load(name):
     cfg = load_config(CONFIGS / name)
     assert cfg.phases and cfg.data.crop % 16 == 0
