@@ -237,6 +237,21 @@ def test_diversity_cap_on_the_batch_mean_lets_smooth_crops_stay_put():
         losses.diversity_loss(x, y, z1, z2, cap=8.0, reduce="pixel")
 
 
+def test_table_scaled_cap_follows_the_quantisation_step():
+    from explorable_jpeg.tables import ijg_tables
+
+    ref = torch.as_tensor(ijg_tables(10)[0])
+    tables = torch.stack([torch.as_tensor(ijg_tables(q)[0]) for q in (5, 10, 50, 90)])
+    cap = losses.table_scaled_cap(8.0, tables, ref)
+    assert cap[0] == 8.0 and cap[1] == 8.0  # coarser than QF 10: not above the cap
+    assert 1.0 < cap[2] < 2.5 and cap[3] < 0.5 and cap[2] > cap[3]
+    z1, z2 = torch.zeros(4, 64, 1, 1), torch.ones(4, 64, 1, 1)
+    y = torch.full((4, 8, 8), 100.0)  # ratio 100 everywhere: every crop sits at its cap
+    assert torch.isclose(losses.diversity_loss(y * 0, y, z1, z2, cap), -cap.mean())
+    with pytest.raises(ValueError, match="per-crop cap"):
+        losses.diversity_loss(y * 0, y, z1, z2, cap, reduce="batch")
+
+
 class _ToyPerceptual(torch.nn.Module):
     """A small fixed conv feature distance standing in for ST-LPIPS (same call signature)."""
 
@@ -288,7 +303,7 @@ def test_perceptual_term_reaches_both_gan_phases_and_lowers(
         "gan.w_perc=1",
         "gan.perc_batch=2",
         'gan.perc_net="alex"',
-        'gan.div_reduce="batch"',
+        'gan.div_cap_scale="table"',
         "eval_every=1000",
         "log_every=1",
         f'run_dir="{run_dir}"',
@@ -466,9 +481,9 @@ def test_chroma_phase_uses_its_own_diversity_cap(full_run, image_dir, tmp_path, 
     caps: list[tuple[int, float]] = []
     real = gan.L.diversity_loss
 
-    def spy(out1, out2, z1, z2, cap):
+    def spy(out1, out2, z1, z2, cap, *rest):
         caps.append((out1.dim(), cap))  # luma outputs (B, H, W), chroma (B, 2, H, W)
-        return real(out1, out2, z1, z2, cap)
+        return real(out1, out2, z1, z2, cap, *rest)
 
     monkeypatch.setattr(gan.L, "diversity_loss", spy)
     sets = [

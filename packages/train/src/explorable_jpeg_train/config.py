@@ -88,6 +88,7 @@ class GanConfig:
     w_div: float = 1.0
     div_cap: float = 8.0  # gray levels of output change per unit of mean |Δz|
     div_cap_chroma: float = 0.0  # the chroma phase's cap (Cb/Cr levels); 0: div_cap
+    div_cap_scale: str = "none"  # "table": the cap shrinks with the table (losses.py)
     div_reduce: str = "image"  # cap per crop ("image") or on the batch mean ("batch")
     w_perc: float = 0.0  # ST-LPIPS of a random-z decoding to the truth (losses.py)
     perc_net: str = "vgg"  # "vgg" or "alex" (the evaluation reports alex)

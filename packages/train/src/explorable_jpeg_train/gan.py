@@ -33,6 +33,7 @@ from torch import nn
 from explorable_jpeg.color import ycbcr_to_rgb
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
+from explorable_jpeg.tables import ijg_tables
 
 from . import losses as L
 from .batch import Batch, probe_batch, repeat, sample_batch
@@ -171,6 +172,12 @@ class _LumaParts:
     def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
         return L.range_loss(image)
 
+    def table(self, b: Batch) -> torch.Tensor:
+        return b.table
+
+    def reference_table(self, device) -> torch.Tensor:
+        return torch.as_tensor(ijg_tables(10)[0], device=device)
+
     def rgb(self, b: Batch, image: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(candidate, truth) of the first ``k`` crops as the perceptual term sees them."""
         return image[:k], b.y[:k]
@@ -203,6 +210,12 @@ class _ChromaParts:
 
     def range(self, b: Batch, image: torch.Tensor) -> torch.Tensor:
         return L.rgb_range_loss(repeat(self.y_in, image.shape[0] // b.y.shape[0]), image)
+
+    def table(self, b: Batch) -> torch.Tensor:
+        return b.chroma_table
+
+    def reference_table(self, device) -> torch.Tensor:
+        return torch.as_tensor(ijg_tables(10)[1], device=device)
 
     def rgb(self, b: Batch, image: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(candidate, truth) of the first ``k`` crops in RGB: the candidate chroma with the
@@ -265,6 +278,10 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
         l_zero, l_map = L.l1(x0, target), L.l1(xm, target)
         l_range = parts.range(b, image)
         cap = g.div_cap_chroma if parts.chroma and g.div_cap_chroma > 0 else g.div_cap
+        if g.div_cap_scale == "table":
+            cap = L.table_scaled_cap(cap, parts.table(b), parts.reference_table(dev))
+        elif g.div_cap_scale != "none":
+            raise ValueError(f"div_cap_scale must be 'none' or 'table', not {g.div_cap_scale!r}")
         l_div = L.diversity_loss(x1, x2, z1, z2, cap, g.div_reduce)
         loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
         if perc is not None:
