@@ -497,3 +497,25 @@ def test_chroma_phase_uses_its_own_diversity_cap(full_run, image_dir, tmp_path, 
     ]
     assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
     assert sorted(set(caps)) == [(3, 8.0), (4, 2.0)]
+
+
+def test_probe_crop_sets_the_probe_size_apart_from_the_training_crop(
+    image_dir, tmp_path, monkeypatch
+):
+    from explorable_jpeg_train import l1_phase
+
+    sizes: list[int] = []
+    real = l1_phase.probe_batch
+
+    def spy(images, size, *a, **k):
+        sizes.append(size)
+        return real(images, size, *a, **k)
+
+    monkeypatch.setattr(l1_phase, "probe_batch", spy)
+    sets = [*TINY, f'data.train="{image_dir}"', 'phases=["l1_luma"]', "probe_crop=48"]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets([*sets, f'run_dir="{tmp_path / "a"}"'])]) == 0
+    assert (
+        main([str(CONFIGS / "smoke.toml"), *_sets([*sets[:-1], f'run_dir="{tmp_path / "b"}"'])])
+        == 0
+    )
+    assert sizes == [48, 32]  # TINY trains on 32² crops

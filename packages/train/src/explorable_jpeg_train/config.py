@@ -118,6 +118,7 @@ class RunConfig:
     eval_every: int = 200  # steps between probe evaluations (PSNR, diversity)
     probe_quality: int = 10
     probe_batch: int = 8
+    probe_crop: int = 0  # probe crop size; 0: data.crop (set it to compare runs' curves)
     tensorboard: bool = True  # used only when tensorboard is installed
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)

@@ -323,7 +323,9 @@ def run_gan_luma(ctx: Context) -> None:
     has_chroma = "chroma" in load_decoder_weights(init_source(ctx))[1]
     if has_chroma and ctx.dist.is_main and not (ctx.run_dir / "gan" / "chroma.npz").is_file():
         write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
-    probe_b = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    probe_b = probe_batch(
+        ctx.probe_images, cfg.probe_crop or cfg.data.crop, cfg.probe_batch, cfg.probe_quality
+    )
     probe_gen = torch.Generator(device=ctx.device)
     lp = ctx.perceptual() if ctx.dist.is_main else None
     ref = probe_baseline(probe_b, lp)

@@ -83,7 +83,9 @@ def run_l1_luma(ctx: Context) -> None:
         save_npz(net, out / "luma.npz")
         write_run_config(out, net, chroma_cfg, ctx)
 
-    probe = probe_batch(ctx.probe_images, cfg.data.crop, cfg.probe_batch, cfg.probe_quality)
+    probe = probe_batch(
+        ctx.probe_images, cfg.probe_crop or cfg.data.crop, cfg.probe_batch, cfg.probe_quality
+    )
     lp = ctx.perceptual() if ctx.dist.is_main else None
     ref = probe_baseline(probe, lp)
     params = list(net.parameters())
