@@ -193,7 +193,8 @@ def install_torch(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (pytest exit code 5 -- no tests collected -- fails the session)."""
     install_torch(session)
-    session.install("-e", f"{CORE}[test]", "-e", TRAIN, "-e", APP)
+    # stlpips-pytorch (no dependencies, ships its weights): the perceptual loss and metric tests
+    session.install("-e", f"{CORE}[test]", "-e", TRAIN, "-e", APP, "stlpips-pytorch>=0.0.2")
     session.run("pytest", "-m", "not browser", *session.posargs)
 
 
