@@ -46,7 +46,8 @@ def period_error(y: np.ndarray, p: int = 8) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
-        "--jpeg", default=str(ROOT / "tests/fixtures/realworld_lomiri_picosdeeuropa.jpg")
+        "--jpeg",
+        default=str(ROOT / "packages/app/src/explorable_jpeg_app/examples/raindrops_q20.jpg"),
     )
     ap.add_argument("--budget", type=float, default=10.0)
     ap.add_argument("--out", default=str(ROOT / "results" / "tools_effect.json"))
