@@ -23,8 +23,10 @@
 #   OUT=/tmp/out bash packages/train/scripts/gpu_window.sh                     # GPU window
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
 #
-# Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (about 48 MiB; the
-# checkpoint and the bundled weights are tracked files and travel anyway).
+# Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (46 MiB; the
+# checkpoint and the bundled weights are tracked files and travel anyway: with the 13 MiB of
+# tracked files that is 59 of the 64 MiB a call may send on 2026-11-26 — drop train_extra
+# from the carry and from COMMON if the tree grows).
 set -u
 OUT=${OUT:-runs/window_out}
 PY=${PY:-python3}
