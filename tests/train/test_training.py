@@ -51,6 +51,19 @@ def _sets(items: list[str]) -> list[str]:
     return [a for item in items for a in ("--set", item)]
 
 
+def _fixed_batch(seed: int):
+    """One colour batch (4 crops of 32², three synthetic images from ``seed``) that the
+    fixed-batch tests hand to every phase instead of ``sample_batch``."""
+    from explorable_jpeg_train.batch import sample_batch
+
+    cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
+    images = [
+        torch.from_numpy(natural_image(72, 80, seed=seed + i)).permute(2, 0, 1) for i in range(3)
+    ]
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
+    return sample_batch(images, cfg.data, g1, g2, True)
+
+
 def _rows(path: Path) -> list[dict]:
     with open(path) as f:
         return list(csv.DictReader(f))
@@ -269,16 +282,9 @@ class _ToyPerceptual(torch.nn.Module):
 def test_perceptual_term_reaches_both_gan_phases_and_lowers(
     full_run, image_dir, tmp_path, monkeypatch
 ):
-    from explorable_jpeg_train import batch as batch_mod
     from explorable_jpeg_train import gan, metrics
 
-    cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
-    images = [
-        torch.from_numpy(natural_image(72, 80, seed=20 + i)).permute(2, 0, 1) for i in range(3)
-    ]
-    fixed = batch_mod.sample_batch(
-        images, cfg.data, torch.Generator().manual_seed(1), torch.Generator().manual_seed(2), True
-    )
+    fixed = _fixed_batch(seed=20)
     monkeypatch.setattr(gan, "sample_batch", lambda *a, **k: fixed)
     seen: list[tuple[str, str]] = []
 
@@ -428,16 +434,9 @@ def test_each_phase_lowers_its_loss_on_a_fixed_batch(image_dir, tmp_path, monkey
     """Every phase, run on one fixed batch (``sample_batch`` patched), lowers its own loss:
     the L1 phases their pixel/chroma L1, the GAN phases the generator's L1 terms (at z = 0
     and z*) and the critic's WGAN-GP loss."""
-    from explorable_jpeg_train import batch as batch_mod
     from explorable_jpeg_train import gan, l1_phase
 
-    cfg = load_config(CONFIGS / "smoke.toml", ["data.crop=32", "data.batch=4"])
-    images = [
-        torch.from_numpy(natural_image(72, 80, seed=10 + i)).permute(2, 0, 1) for i in range(3)
-    ]
-    fixed = batch_mod.sample_batch(
-        images, cfg.data, torch.Generator().manual_seed(1), torch.Generator().manual_seed(2), True
-    )
+    fixed = _fixed_batch(seed=10)
     monkeypatch.setattr(l1_phase, "sample_batch", lambda *a, **k: fixed)
     monkeypatch.setattr(gan, "sample_batch", lambda *a, **k: fixed)
     run_dir = tmp_path / "fixed"

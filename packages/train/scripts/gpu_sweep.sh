@@ -15,11 +15,7 @@ OUT=${OUT:-runs/sweep_out}
 PY=${PY:-python3}
 SCALE=${SCALE:-1}
 SMOKE=${SMOKE:-0}
-export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-mkdir -p runs/sweep "$OUT"
-rm -f runs/sweep/rc.txt
-m() { awk "BEGIN{print $1 * $SCALE}"; }
-SESSION=$(m 8.4)
+RUNS=runs/sweep
 COMMON=(--set 'data.val="data_cache/val_probe"' --set eval_every=100)
 SMALL=()
 if [ "$SMOKE" = 1 ]; then
@@ -30,18 +26,7 @@ fi
 EXTRA_DIR=${EXTRA_DIR:-data_cache/train_extra}
 EXTRA=(--set "data.extra=[\"$EXTRA_DIR\"]")
 
-PIDS=()
-launch() {
-  local name=$1
-  shift
-  (
-    "$PY" -m explorable_jpeg_train "$@" "${COMMON[@]}" "${SMALL[@]}" \
-      --set "run_dir=\"runs/sweep/$name\"" --resume --session-minutes "$SESSION" \
-      >"runs/sweep/$name.log" 2>&1
-    echo "$name rc=$?" >>runs/sweep/rc.txt
-  ) &
-  PIDS+=($!)
-}
+source "$(dirname "$0")/window_lib.sh"
 
 L1=packages/train/configs/l1.toml
 GAN=packages/train/configs/gan.toml
@@ -61,17 +46,4 @@ launch gan_adv005 "$GAN" "${GAN_PHASES[@]}" "${EXTRA[@]}" --set gan.w_adv=0.05
 launch gan_adv03 "$GAN" "${GAN_PHASES[@]}" "${EXTRA[@]}" --set gan.w_adv=0.3
 launch gan_adv1 "$GAN" "${GAN_PHASES[@]}" "${EXTRA[@]}" --set gan.w_adv=1.0
 
-if command -v nvidia-smi >/dev/null; then
-  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 30 >runs/sweep/gpu.csv &
-  SMI=$!
-fi
-wait "${PIDS[@]}"
-[ -n "${SMI:-}" ] && kill "$SMI"
-sort runs/sweep/rc.txt
-for d in runs/sweep/*/; do
-  name=$(basename "$d")
-  tar czf "$OUT/$name.tgz" -C runs/sweep --exclude=checkpoint.npz "$name" "$name.log"
-done
-tar czf "$OUT/meta.tgz" -C runs/sweep rc.txt $(cd runs/sweep && ls gpu.csv 2>/dev/null)
-ls -la "$OUT"
-for f in runs/sweep/*.log; do echo "== $f"; tail -n 3 "$f"; done
+finish

@@ -32,11 +32,7 @@ OUT=${OUT:-runs/window_out}
 PY=${PY:-python3}
 SCALE=${SCALE:-1}
 SMOKE=${SMOKE:-0}
-export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-mkdir -p runs/window "$OUT"
-rm -f runs/window/rc.txt
-m() { awk "BEGIN{print $1 * $SCALE}"; }
-SESSION=$(m 8.4)
+RUNS=runs/window
 COMMON=(--set 'data.val="data_cache/val_probe"' --set eval_every=100 --set probe_crop=160
         --set 'data.extra=["data_cache/train_extra"]')
 SMALL=()
@@ -45,18 +41,7 @@ if [ "$SMOKE" = 1 ]; then
          --set log_every=1 --set probe_crop=32)
 fi
 
-PIDS=()
-launch() {
-  local name=$1
-  shift
-  (
-    "$PY" -m explorable_jpeg_train "$@" "${COMMON[@]}" \
-      --set "run_dir=\"runs/window/$name\"" --resume --session-minutes "$SESSION" \
-      "${SMALL[@]}" >"runs/window/$name.log" 2>&1
-    echo "$name rc=$?" >>runs/window/rc.txt
-  ) &
-  PIDS+=($!)
-}
+source "$(dirname "$0")/window_lib.sh"
 
 L1=packages/train/configs/l1.toml
 BIG=(--set 'l1.init="packages/train/checkpoints/l1_128x8"' --set 'phases=["l1_luma", "l1_chroma"]'
@@ -65,17 +50,4 @@ launch l1_big "$L1" "${BIG[@]}" --set l1.lr=2e-4
 launch l1_big_b "$L1" "${BIG[@]}" --set l1.lr=2.8e-4 --set data.batch=96
 launch l1_big_c "$L1" "${BIG[@]}" --set l1.lr=2e-4 --set data.crop=256 --set data.batch=24
 
-if command -v nvidia-smi >/dev/null; then
-  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 30 >runs/window/gpu.csv &
-  SMI=$!
-fi
-wait "${PIDS[@]}"
-[ -n "${SMI:-}" ] && kill "$SMI"
-sort runs/window/rc.txt
-for d in runs/window/*/; do
-  name=$(basename "$d")
-  tar czf "$OUT/$name.tgz" -C runs/window --exclude=checkpoint.npz "$name" "$name.log"
-done
-tar czf "$OUT/meta.tgz" -C runs/window rc.txt $(cd runs/window && ls gpu.csv 2>/dev/null)
-ls -la "$OUT"
-for f in runs/window/*.log; do echo "== $f"; tail -n 3 "$f"; done
+finish

@@ -235,6 +235,9 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
     )
     use_critic = g.n_critic > 0 and g.w_adv > 0
     perc = L.PerceptualLoss(g.perc_net, dev) if g.w_perc > 0 else None
+    if g.div_cap_scale not in ("none", "table"):
+        raise ValueError(f"div_cap_scale must be 'none' or 'table', not {g.div_cap_scale!r}")
+    ref_table = parts.reference_table(dev) if g.div_cap_scale == "table" else None
     g_params, d_params = list(G.parameters()), list(D.parameters())
 
     def zshape(b: Batch) -> tuple[int, ...]:
@@ -278,10 +281,8 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
         l_zero, l_map = L.l1(x0, target), L.l1(xm, target)
         l_range = parts.range(b, image)
         cap = g.div_cap_chroma if parts.chroma and g.div_cap_chroma > 0 else g.div_cap
-        if g.div_cap_scale == "table":
-            cap = L.table_scaled_cap(cap, parts.table(b), parts.reference_table(dev))
-        elif g.div_cap_scale != "none":
-            raise ValueError(f"div_cap_scale must be 'none' or 'table', not {g.div_cap_scale!r}")
+        if ref_table is not None:
+            cap = L.table_scaled_cap(cap, parts.table(b), ref_table)
         l_div = L.diversity_loss(x1, x2, z1, z2, cap, g.div_reduce)
         loss_g = g.w_zero * l_zero + g.w_map * l_map + g.w_range * l_range + g.w_div * l_div
         if perc is not None:
