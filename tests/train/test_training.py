@@ -518,3 +518,55 @@ def test_probe_crop_sets_the_probe_size_apart_from_the_training_crop(
         == 0
     )
     assert sizes == [48, 32]  # TINY trains on 32² crops
+
+
+def test_grown_luma_net_computes_the_small_nets_function_and_trains_everywhere():
+    """``grow_luma`` embeds a trained net in a wider, deeper one: same output at the start,
+    and every parameter (the zero cross-weights included) gets a gradient by the second step."""
+    from explorable_jpeg.models import LumaNet, LumaNetConfig
+    from explorable_jpeg_train.grow import grow_luma
+
+    torch.manual_seed(0)
+    small = LumaNet(LumaNetConfig(8, 2, 0))
+    with torch.no_grad():  # a "trained" net: non-zero output layer
+        small.tail.weight.normal_(0, 0.1)
+        small.tail.bias.normal_(0, 0.1)
+    big = grow_luma(small, LumaNetConfig(12, 4, 0))
+    b = _fixed_batch(7)
+    with torch.no_grad():
+        ref = small.offsets(b.q, b.table)
+        out = big.offsets(b.q, b.table)
+    assert ref.abs().max() > 1e-3
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-6)
+    opt = torch.optim.SGD(big.parameters(), lr=0.1)
+    for _ in range(2):  # a new block's conv1 gets a gradient once its zero conv2 has moved
+        opt.zero_grad()
+        (big.offsets(b.q, b.table) - b.offsets).abs().mean().backward()
+        opt.step()
+    for name, p in big.named_parameters():
+        assert p.grad is not None and p.grad.abs().max() > 0, name
+    with pytest.raises(ValueError, match="cannot grow"):
+        grow_luma(small, LumaNetConfig(4, 2, 0))
+
+
+def test_l1_grow_and_amp_options_train_a_grown_net_from_init(full_run, image_dir, tmp_path):
+    """``l1.grow`` builds [model]'s size from the init source; ``l1.amp`` trains it under
+    bfloat16 autocast; the run's first logged L1 equals the source decoder's on that batch."""
+    run_dir = tmp_path / "grow"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'l1.init="{full_run / "weights" / "l1"}"',
+        "l1.grow=true",
+        "l1.amp=true",
+        "model.luma_channels=12",
+        "model.luma_blocks=2",
+        'phases=["l1_luma"]',
+        f'run_dir="{run_dir}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    cfg = json.loads((run_dir / "l1" / "config.json").read_text())
+    assert (cfg["luma"]["channels"], cfg["luma"]["blocks"]) == (12, 2)
+    state = checkpoint.load_npz_state(run_dir / "l1" / "luma.npz")
+    assert state["head.weight"].shape[0] == 12 and "body.1.conv1.weight" in state
+    assert all(torch.isfinite(v).all() for v in state.values())

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The next GPU window (about 8 minutes of training on one H100/H200), prepared on CPU:
-#
-# * l1_big   — the 128 × 8 luma net of the 2026-11-26 sweep (committed, fp16, in
-#              packages/train/checkpoints/l1_128x8: +0.618 dB on the probe after 7 k steps,
-#              still rising), continued with a fresh warm-up + cosine cycle (a warm restart;
-#              its Adam moments were not kept), with the extra photos; luma then chroma.
-# * l1_big_b — the same with batch 96 at 1.4× the learning rate (does the bigger net want a
-#              bigger batch once the GPU is not shared by six runs?).
-# * l1_big_c — the same on 256² crops, batch 24 (the same pixels per step as 160² × 48 at
-#              about 2.6× fewer crops): the 128 × 8 net sees 33 blocks (264 px) around a
-#              block, so on 160² crops most of what it sees is padding.
+# The next GPU window (about 8 minutes of training on one H100/H200), prepared on CPU.
+# Three luma nets *grown* from l1 v2 (96 × 5, plateaued at +0.82 dB on the probe) by
+# function-preserving growth (grow.py: they start exactly at v2's output), trained under
+# bfloat16 autocast (l1.amp), with the extra photos; luma then chroma (v2's chroma net,
+# fine-tuned on the new luma):
+# * grow128    — 128 × 8, batch 48 of 160², Adam 1e-4;
+# * grow160    — 160 × 10 (9.6 MB in fp16; still well under 0.5 s per 512² colour decode
+#                on 2 cores), the same;
+# * grow128_b96 — 128 × 8, batch 96 (the CPU pilot's first hundred steps fell from +0.82 to
+#                 +0.78 dB: is that the batch noise of a warm restart?).
+# (The 128 × 8 net of the 2026-11-26 sweep trained from scratch, +0.618 dB after 7 k steps,
+# is in packages/train/checkpoints/l1_128x8; growing v2 starts 0.2 dB higher.)
 # (Not a quality curriculum: fine-tuning l1 v2 on QF 5–60 only, 15 CPU-min, ~4 k steps of
 # 96² × 16, left QF 10 unchanged and lowered QF 30 on eval2 from +0.469 to +0.452 dB.)
 # (The GAN's perceptual term needs stlpips-pytorch's weights, 10–59 MB, which do not fit in
@@ -17,8 +18,7 @@
 #
 # Every run dir is packed without its Adam checkpoint into $OUT/<name>.tgz; export and the
 # evaluation run afterwards on CPU (jpeglib/safetensors/stlpips are not on the GPU box):
-#   python -m explorable_jpeg_train.export runs/window/l1_big/l1 /tmp/exp
-#   cp -r /tmp/exp/l1 packages/train/checkpoints/l1_128x8     # the next window goes on from it
+#   python -m explorable_jpeg_train.export runs/window/grow128/l1 /tmp/exp
 #
 #   OUT=/tmp/out bash packages/train/scripts/gpu_window.sh                     # GPU window
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
@@ -44,10 +44,12 @@ fi
 source "$(dirname "$0")/window_lib.sh"
 
 L1=packages/train/configs/l1.toml
-BIG=(--set 'l1.init="packages/train/checkpoints/l1_128x8"' --set 'phases=["l1_luma", "l1_chroma"]'
-     --set "l1.luma_minutes=$(m 6.4)" --set "l1.chroma_minutes=$(m 1.4)" --set l1.warmup=200)
-launch l1_big "$L1" "${BIG[@]}" --set l1.lr=2e-4
-launch l1_big_b "$L1" "${BIG[@]}" --set l1.lr=2.8e-4 --set data.batch=96
-launch l1_big_c "$L1" "${BIG[@]}" --set l1.lr=2e-4 --set data.crop=256 --set data.batch=24
+GROW=(--set 'l1.init="weights/l1"' --set l1.grow=true --set l1.amp=true
+      --set 'phases=["l1_luma", "l1_chroma"]' --set l1.lr=1e-4 --set l1.warmup=200
+      --set "l1.luma_minutes=$(m 6.4)" --set "l1.chroma_minutes=$(m 1.4)")
+launch grow128 "$L1" "${GROW[@]}" --set model.luma_channels=128 --set model.luma_blocks=8
+launch grow160 "$L1" "${GROW[@]}" --set model.luma_channels=160 --set model.luma_blocks=10
+launch grow128_b96 "$L1" "${GROW[@]}" --set model.luma_channels=128 --set model.luma_blocks=8 \
+  --set data.batch=96
 
 finish

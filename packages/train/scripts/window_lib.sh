@@ -1,6 +1,6 @@
 # Shared by gpu_sweep.sh and gpu_window.sh (sourced, not run): several training runs at once
 # on one GPU, each a normal run dir under $RUNS/<name> with its log beside it, then every run
-# dir packed without its Adam checkpoint into $OUT/<name>.tgz (+ meta.tgz: exit codes, GPU use).
+# dir packed without its Adam checkpoint, weights in float16, into $OUT/<name>.tgz (+ meta.tgz: exit codes, GPU use).
 # The caller sets RUNS, OUT, PY, SCALE, COMMON (settings of every run) and SMALL (smoke test).
 export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p "$RUNS" "$OUT"
@@ -32,6 +32,19 @@ finish() {
   wait "${PIDS[@]}"
   [ -n "$smi" ] && kill "$smi"
   sort "$RUNS/rc.txt"
+  # weights to float16 (what export ships; keeps a 160 × 10 run under the 16 MiB per file
+  # that comes back from $OUT); the float32 Adam checkpoints stay behind
+  "$PY" - "$RUNS" <<'PYEOF'
+import sys
+from pathlib import Path
+
+import numpy as np
+
+for f in Path(sys.argv[1]).glob("*/*/*.npz"):
+    with np.load(f) as z:
+        arrays = {k: z[k].astype(np.float16) if z[k].dtype == np.float32 else z[k] for k in z}
+    np.savez(f, **arrays)
+PYEOF
   local d name
   for d in "$RUNS"/*/; do
     name=$(basename "$d")

@@ -54,6 +54,8 @@ class L1Config:
     clip: float = 1.0
     p_gt_luma: float = 0.5  # chroma phase: probability of conditioning on the true luma
     init: str = ""  # fine-tune from an npz run dir or weights folder (its architecture wins)
+    grow: bool = False  # with init: grow its luma net into [model]'s size (grow.py)
+    amp: bool = False  # luma net in bfloat16 autocast (loss, IDCT and optimiser in float32)
 
 
 @dataclasses.dataclass

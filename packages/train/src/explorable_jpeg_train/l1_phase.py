@@ -25,6 +25,7 @@ from .batch import probe_batch, sample_batch
 from .checkpoint import load_decoder_weights, load_npz_state, save_npz
 from .config import config_to_dict
 from .distributed import broadcast_module
+from .grow import grow_luma
 from .loop import Context, PhaseRun, optimizer_step, probe_baseline, psnr, warmup_cosine
 
 logger = logging.getLogger("explorable_jpeg_train")
@@ -55,6 +56,9 @@ def initial_net(ctx: Context, part: str) -> torch.nn.Module:
     net = cls(ccls(**arch))
     net.load_state_dict(states[part])
     logger.info("%s: fine-tuning from %s (%s)", part, ctx.cfg.l1.init, arch)
+    if part == "luma" and ctx.cfg.l1.grow:
+        net = grow_luma(net, LumaNetConfig(m.luma_channels, m.luma_blocks, 0), ctx.cfg.seed)
+        logger.info("luma: grown to %s", net.config)
     return net
 
 
@@ -91,7 +95,9 @@ def run_l1_luma(ctx: Context) -> None:
     params = list(net.parameters())
     while run.running():
         b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, chroma=False)
-        pix = coefficients_to_pixels(net(b.q, b.table), b.table)
+        with torch.autocast(ctx.device.type, torch.bfloat16, enabled=cfg.l1.amp):
+            offsets = net.offsets(b.q, b.table)
+        pix = coefficients_to_pixels(b.q + offsets.float(), b.table)
         loss = (pix - b.y).abs().mean()
         lr = warmup_cosine(run.step, run.frac(), cfg.l1.lr, cfg.l1.warmup)
         gnorm = optimizer_step(opt, loss, params, cfg.l1.clip, ctx.dist, lr)
