@@ -6,7 +6,7 @@ export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NU
 mkdir -p "$RUNS" "$OUT"
 rm -f "$RUNS/rc.txt"
 m() { awk "BEGIN{print $1 * $SCALE}"; }  # minutes scaled by $SCALE
-SESSION=$(m 8.4)
+SESSION=$(m "${SESSION_MINUTES:-8.4}")  # each run's wall-clock budget
 PIDS=()
 
 # launch NAME CONFIG [--set ...]: start one run in the background.
