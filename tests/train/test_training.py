@@ -87,7 +87,8 @@ def full_run(image_dir, tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize(
-    "name", ["l1.toml", "l1_finetune.toml", "l1_grow.toml", "gan.toml", "gan_perc.toml", "smoke.toml"]
+    "name",
+    ["l1.toml", "l1_finetune.toml", "l1_grow.toml", "gan.toml", "gan_perc.toml", "smoke.toml"],
 )
 def test_configs_load(name):
     cfg = load_config(CONFIGS / name)
