@@ -571,3 +571,27 @@ def test_l1_grow_and_amp_options_train_a_grown_net_from_init(full_run, image_dir
     state = checkpoint.load_npz_state(run_dir / "l1" / "luma.npz")
     assert state["head.weight"].shape[0] == 12 and "body.1.conv1.weight" in state
     assert all(torch.isfinite(v).all() for v in state.values())
+
+
+def test_gan_chroma_init_takes_the_chroma_net_from_another_source(full_run, image_dir, tmp_path):
+    """``gan.chroma_init``: the gan run dir's chroma net comes from that source (with its
+    z weights), the luma net from ``gan.init`` (an l1 source, z weights zero)."""
+    run_dir = tmp_path / "mix"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "weights" / "l1"}"',
+        f'gan.chroma_init="{full_run / "weights" / "gan"}"',
+        'phases=["gan_luma"]',
+        f'run_dir="{run_dir}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    chroma = checkpoint.load_npz_state(run_dir / "gan" / "chroma.npz")
+    _, src = checkpoint.load_decoder_weights(full_run / "weights" / "gan")
+    assert chroma.keys() == src["chroma"].keys()
+    assert any("z_proj" in k for k in chroma)
+    for k in chroma:
+        torch.testing.assert_close(chroma[k].float(), src["chroma"][k].float())
+    _, l1 = checkpoint.load_decoder_weights(full_run / "weights" / "l1")
+    luma = checkpoint.load_npz_state(run_dir / "gan" / "luma.npz")
+    assert set(luma) - set(l1["luma"]) == {k for k in luma if "z_proj" in k} != set()

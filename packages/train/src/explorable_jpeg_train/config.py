@@ -99,6 +99,7 @@ class GanConfig:
     z_lr: float = 0.3
     p_gt_luma: float = 0.5
     init: str = ""  # npz run dir or weights folder; empty: this run's l1/ output
+    chroma_init: str = ""  # the chroma net's source when not init's (e.g. an earlier gan)
     critic: CriticConfig = dataclasses.field(default_factory=CriticConfig)
 
 

@@ -1,7 +1,8 @@
 """GAN phases: ``gan_luma``, then ``gan_chroma`` with the (new) luma net fixed.
 
 Initialisation: ``[gan] init`` — an npz run dir (``l1``/``zmap`` output) or a weights folder
-(``weights/l1`` or ``weights/gan``); empty means this run's ``l1/``. Networks get z inputs
+(``weights/l1`` or ``weights/gan``); empty means this run's ``l1/``. ``[gan] chroma_init``
+takes the chroma net from another source (gan v5: luma from l1 v3, chroma from gan v4). Networks get z inputs
 (64 channels per block); z weights absent from the source start at zero, so training starts
 exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 
@@ -78,8 +79,11 @@ def init_source(ctx: Context) -> Path:
 
 
 def load_init(ctx: Context, part: str) -> nn.Module:
-    """The ``part`` ("luma"/"chroma") network of the init source, with z inputs."""
+    """The ``part`` ("luma"/"chroma") network of the init source (for chroma, of
+    ``[gan] chroma_init`` when set), with z inputs."""
     src = init_source(ctx)
+    if part == "chroma" and ctx.cfg.gan.chroma_init:
+        src = Path(ctx.cfg.gan.chroma_init)
     cfg, states = load_decoder_weights(src)
     if part not in states:
         raise FileNotFoundError(f"{src} has no {part} weights (run the l1_{part} phase first)")
@@ -321,7 +325,8 @@ def run_gan_luma(ctx: Context) -> None:
     D = luma_critic(g.critic).to(ctx.device)
     broadcast_module(G, ctx.dist)
     broadcast_module(D, ctx.dist)
-    has_chroma = "chroma" in load_decoder_weights(init_source(ctx))[1]
+    chroma_src = ctx.cfg.gan.chroma_init or init_source(ctx)
+    has_chroma = "chroma" in load_decoder_weights(chroma_src)[1]
     if has_chroma and ctx.dist.is_main and not (ctx.run_dir / "gan" / "chroma.npz").is_file():
         write_gan_dir(ctx, None, load_init(ctx, "chroma"))  # gan/ stays a complete run dir
     probe_b = probe_batch(
