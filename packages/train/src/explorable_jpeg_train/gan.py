@@ -2,7 +2,7 @@
 
 Initialisation: ``[gan] init`` — an npz run dir (``l1``/``zmap`` output) or a weights folder
 (``weights/l1`` or ``weights/gan``); empty means this run's ``l1/``. ``[gan] chroma_init``
-takes the chroma net from another source (gan v5: luma from l1 v3, chroma from gan v4). Networks get z inputs
+takes the chroma net from another source (e.g. an earlier gan's). Networks get z inputs
 (64 channels per block); z weights absent from the source start at zero, so training starts
 exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 
