@@ -521,33 +521,40 @@ def test_probe_crop_sets_the_probe_size_apart_from_the_training_crop(
     assert sizes == [48, 32]  # TINY trains on 32² crops
 
 
-def test_grown_luma_net_computes_the_small_nets_function_and_trains_everywhere():
-    """``grow_luma`` embeds a trained net in a wider, deeper one: same output at the start,
-    and every parameter (the zero cross-weights included) gets a gradient by the second step."""
+@pytest.mark.parametrize("z_channels", [0, 64])
+def test_grown_luma_net_computes_the_small_nets_function_and_trains_everywhere(z_channels):
+    """``grow_luma`` embeds a trained net (an L1 net, or a gan net with z inputs) in a wider,
+    deeper one: same output at the start for any z, and every parameter (the zero
+    cross-weights included) gets a gradient by the second step."""
     from explorable_jpeg.models import LumaNet, LumaNetConfig
     from explorable_jpeg_train.grow import grow_luma
 
     torch.manual_seed(0)
-    small = LumaNet(LumaNetConfig(8, 2, 0))
+    small = LumaNet(LumaNetConfig(8, 2, z_channels))
     with torch.no_grad():  # a "trained" net: non-zero output layer
         small.tail.weight.normal_(0, 0.1)
         small.tail.bias.normal_(0, 0.1)
-    big = grow_luma(small, LumaNetConfig(12, 4, 0))
+    big = grow_luma(small, LumaNetConfig(12, 4, z_channels))
     b = _fixed_batch(7)
+    z = None
+    if z_channels:
+        z = torch.rand(b.q.shape[0], z_channels, *b.q.shape[-2:]) * 2 - 1
     with torch.no_grad():
-        ref = small.offsets(b.q, b.table)
-        out = big.offsets(b.q, b.table)
+        ref = small.offsets(b.q, b.table, z)
+        out = big.offsets(b.q, b.table, z)
     assert ref.abs().max() > 1e-3
     torch.testing.assert_close(out, ref, rtol=0, atol=1e-6)
     opt = torch.optim.SGD(big.parameters(), lr=0.1)
     for _ in range(2):  # a new block's conv1 gets a gradient once its zero conv2 has moved
         opt.zero_grad()
-        (big.offsets(b.q, b.table) - b.offsets).abs().mean().backward()
+        (big.offsets(b.q, b.table, z) - b.offsets).abs().mean().backward()
         opt.step()
     for name, p in big.named_parameters():
         assert p.grad is not None and p.grad.abs().max() > 0, name
     with pytest.raises(ValueError, match="cannot grow"):
-        grow_luma(small, LumaNetConfig(4, 2, 0))
+        grow_luma(small, LumaNetConfig(4, 2, z_channels))
+    with pytest.raises(ValueError, match="z_channels differ"):
+        grow_luma(small, LumaNetConfig(12, 4, 64 - z_channels))
 
 
 def test_l1_grow_and_amp_options_train_a_grown_net_from_init(full_run, image_dir, tmp_path):
@@ -595,3 +602,27 @@ def test_gan_chroma_init_takes_the_chroma_net_from_another_source(full_run, imag
     _, l1 = checkpoint.load_decoder_weights(full_run / "weights" / "l1")
     luma = checkpoint.load_npz_state(run_dir / "gan" / "luma.npz")
     assert set(luma) - set(l1["luma"]) == {k for k in luma if "z_proj" in k} != set()
+
+
+def test_gan_grow_option_grows_the_init_luma_net(full_run, image_dir, tmp_path):
+    """``gan.grow``: the gan luma net starts as the init source's, grown into [model]'s size."""
+    run_dir = tmp_path / "ggrow"
+    sets = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "weights" / "gan"}"',
+        "gan.grow=true",
+        "model.luma_channels=12",
+        "model.luma_blocks=2",
+        'phases=["gan_luma"]',
+        f'run_dir="{run_dir}"',
+    ]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets)]) == 0
+    cfg = json.loads((run_dir / "gan" / "config.json").read_text())
+    assert (cfg["luma"]["channels"], cfg["luma"]["blocks"], cfg["luma"]["z_channels"]) == (
+        12,
+        2,
+        64,
+    )
+    state = checkpoint.load_npz_state(run_dir / "gan" / "luma.npz")
+    assert state["body.1.z_proj.weight"].shape == (12, 64, 1, 1)

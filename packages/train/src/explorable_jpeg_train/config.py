@@ -100,6 +100,7 @@ class GanConfig:
     p_gt_luma: float = 0.5
     init: str = ""  # npz run dir or weights folder; empty: this run's l1/ output
     chroma_init: str = ""  # the chroma net's source when not init's (e.g. an earlier gan)
+    grow: bool = False  # grow init's luma net into [model]'s size (grow.py)
     critic: CriticConfig = dataclasses.field(default_factory=CriticConfig)
 
 

@@ -49,6 +49,7 @@ from .critic import (
     luma_critic_input,
 )
 from .distributed import broadcast_module
+from .grow import grow_luma
 from .l1_phase import chroma_condition, project_chroma
 from .loop import (
     Context,
@@ -89,7 +90,12 @@ def load_init(ctx: Context, part: str) -> nn.Module:
         raise FileNotFoundError(f"{src} has no {part} weights (run the l1_{part} phase first)")
     cls, ccls = (LumaNet, LumaNetConfig) if part == "luma" else (ChromaNet, ChromaNetConfig)
     logger.info("%s: initialised from %s (%s)", part, src, cfg[part])
-    return _with_z(cls, ccls, cfg[part], states[part])
+    net = _with_z(cls, ccls, cfg[part], states[part])
+    if part == "luma" and ctx.cfg.gan.grow:
+        m = ctx.cfg.model
+        net = grow_luma(net, LumaNetConfig(m.luma_channels, m.luma_blocks, Z), ctx.cfg.seed)
+        logger.info("luma: grown to %s", net.config)
+    return net
 
 
 def write_gan_dir(ctx: Context, luma: nn.Module | None, chroma: nn.Module | None) -> None:

@@ -7,7 +7,10 @@ A net of ``C₀`` channels × ``N₀`` blocks is embedded in one of ``C ≥ C₀
   ones), weights into new channels are freshly initialised (new features read everything);
 * the ``N − N₀`` new residual blocks come last with a zero second convolution, so
   ``x + conv₂(·) = x``: they start as the identity;
-* the output layer reads only the old channels (new columns zero).
+* the output layer reads only the old channels (new columns zero);
+* with z inputs (a gan net), each old block's ``W_z`` is copied into its first ``C₀`` rows;
+  rows feeding new channels (and new blocks' ``W_z``) keep their fresh initialisation —
+  they reach only new channels, which the old ones do not read.
 
 So ``grown(q, M) = small(q, M)`` exactly at the start (``tests/train/test_training.py``),
 and every zero weight gets a non-zero gradient (its input or output is non-zero): training
@@ -37,8 +40,8 @@ def _embed(dst: torch.nn.Conv2d, src: torch.nn.Conv2d, zero_cross: bool) -> None
 def grow_luma(small: LumaNet, config: LumaNetConfig, seed: int = 0) -> LumaNet:
     """``small`` embedded in a fresh ``LumaNet(config)``; see the module docstring."""
     s = small.config
-    if s.z_channels or config.z_channels:
-        raise ValueError("grow_luma grows L1 nets (z_channels = 0)")
+    if s.z_channels != config.z_channels:
+        raise ValueError(f"z_channels differ: {s.z_channels} vs {config.z_channels}")
     if config.channels < s.channels or config.blocks < s.blocks:
         raise ValueError(
             f"cannot grow {s.channels}×{s.blocks} into {config.channels}×{config.blocks}"
@@ -54,6 +57,8 @@ def grow_luma(small: LumaNet, config: LumaNetConfig, seed: int = 0) -> LumaNet:
                 old = small.body[k]
                 _embed(block.conv1, old.conv1, zero_cross=True)
                 _embed(block.conv2, old.conv2, zero_cross=True)
+                if old.z_proj is not None:
+                    _embed(block.z_proj, old.z_proj, zero_cross=False)
                 block.conv2.weight[c0:] *= NEW_OUT_SCALE
                 block.conv2.bias[c0:] *= NEW_OUT_SCALE
             else:
