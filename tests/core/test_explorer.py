@@ -189,6 +189,16 @@ def test_loss_never_ends_worse_than_start(dec, code):
         assert torch.equal(ex.z, z0)
 
 
+def test_a_spent_budget_still_takes_one_step(dec, code):
+    """A budget used up by the set-up (a busy CPU) still gives one optimisation step, so
+    Apply never silently does nothing."""
+    ex = Explorer(dec, code)
+    z0 = ex.z
+    res = ex.optimize(VarianceObjective(), MASK, budget_s=0.0, max_iters=50)
+    assert res.iterations == 1
+    assert res.improved and not torch.equal(ex.z, z0)
+
+
 def test_alternatives_copy_into_region(dec, code):
     ex = Explorer(dec, code)
     res = ex.apply("random", MASK, n=2, max_iters=3)

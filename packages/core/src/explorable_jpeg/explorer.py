@@ -396,7 +396,8 @@ class Explorer:
         Args:
             objective: an :class:`~explorable_jpeg.objectives.Objective` (not yet prepared).
             mask: the selection (see :func:`as_mask`); None = whole image.
-            budget_s, max_iters: stop after this wall-clock time / number of iterations.
+            budget_s, max_iters: stop after this wall-clock time (one step is always taken,
+                however long the set-up) / number of iterations.
             progress: called as ``progress(fraction, message)`` after each iteration.
             cancel: when set, stop at the next iteration and keep the best z so far.
             preserve_weight: λ of the term outside the selection (default: the objective's).
@@ -467,8 +468,8 @@ class Explorer:
                 if cancel is not None and cancel.is_set():
                     cancelled = True
                     break
-                if time.perf_counter() - t0 > budget_s:
-                    break
+                if it > 0 and time.perf_counter() - t0 > budget_s:
+                    break  # at least one step, however long the set-up took (a busy CPU)
                 opt.zero_grad()
                 loss = total(z_of(w_param))
                 value = float(loss.detach())
