@@ -4,8 +4,9 @@
 # (grow.py: the grown net starts exactly at v2's output) into 128 × 8 (batch 48: +0.965 dB;
 # batch 96: +0.977) and 160 × 10 (batch 48: +1.064 dB, still rising), bfloat16 autocast,
 # extra photos, 6.4 + 1.4 min each with three runs sharing the GPU; 160 × 10 became l1 v3.
-# Window 2 (this script, about 4 minutes) continues l1 v3 from weights/l1 with a warm
-# restart, two runs sharing the GPU:
+# Window 2 (this script with the short settings below, about 4 minutes) continued it from
+# weights/l1 with a warm restart, two runs sharing the GPU; by default the script now gives
+# the next window 6.4 + 1.4 minutes to continue l1 v3 (still rising at the end of window 2):
 # * cont_b96  — batch 96, Adam 1e-4 (batch 96 beat 48 at 128 × 8 in window 1);
 # * cont_lr5  — batch 96, Adam 5e-5 (a smaller dip after the restart?).
 # (Not a quality curriculum: fine-tuning l1 v2 on QF 5–60 only, 15 CPU-min, ~4 k steps of
@@ -17,7 +18,9 @@
 # evaluation run afterwards on CPU (jpeglib/safetensors/stlpips are not on the GPU box):
 #   python -m explorable_jpeg_train.export runs/window/cont_b96/l1 /tmp/exp
 #
-#   SESSION_MINUTES=3.9 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh  # GPU window
+#   OUT=/tmp/out bash packages/train/scripts/gpu_window.sh      # a full window (timeout_s 570)
+#   LUMA_MINUTES=3.0 CHROMA_MINUTES=0.5 SESSION_MINUTES=3.9 OUT=/tmp/out \
+#     bash packages/train/scripts/gpu_window.sh                  # window 2 as run (285 s)
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
 #
 # Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (46 MiB; the
@@ -44,7 +47,8 @@ source "$(dirname "$0")/window_lib.sh"
 L1=packages/train/configs/l1.toml
 CONT=(--set 'l1.init="weights/l1"' --set l1.amp=true --set 'phases=["l1_luma", "l1_chroma"]'
       --set l1.warmup=200 --set data.batch=96
-      --set "l1.luma_minutes=$(m 3.0)" --set "l1.chroma_minutes=$(m 0.5)")
+      --set "l1.luma_minutes=$(m "${LUMA_MINUTES:-6.4}")"
+      --set "l1.chroma_minutes=$(m "${CHROMA_MINUTES:-1.4}")")
 launch cont_b96 "$L1" "${CONT[@]}" --set l1.lr=1e-4
 launch cont_lr5 "$L1" "${CONT[@]}" --set l1.lr=5e-5
 
