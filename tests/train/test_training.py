@@ -558,8 +558,8 @@ def test_grown_luma_net_computes_the_small_nets_function_and_trains_everywhere(z
 
 
 def test_l1_grow_and_amp_options_train_a_grown_net_from_init(full_run, image_dir, tmp_path):
-    """``l1.grow`` builds [model]'s size from the init source; ``l1.amp`` trains it under
-    bfloat16 autocast; the run's first logged L1 equals the source decoder's on that batch."""
+    """``l1.grow`` builds [model]'s size from the init source (and needs one); ``l1.amp``
+    trains it under bfloat16 autocast to finite weights."""
     run_dir = tmp_path / "grow"
     sets = [
         *TINY,
@@ -578,6 +578,8 @@ def test_l1_grow_and_amp_options_train_a_grown_net_from_init(full_run, image_dir
     state = checkpoint.load_npz_state(run_dir / "l1" / "luma.npz")
     assert state["head.weight"].shape[0] == 12 and "body.1.conv1.weight" in state
     assert all(torch.isfinite(v).all() for v in state.values())
+    with pytest.raises(ValueError, match="set l1.init"):
+        load_config(None, ["l1.grow=true"])
 
 
 def test_gan_chroma_init_takes_the_chroma_net_from_another_source(full_run, image_dir, tmp_path):

@@ -1,6 +1,7 @@
 # Shared by gpu_sweep.sh and gpu_window.sh (sourced, not run): several training runs at once
 # on one GPU, each a normal run dir under $RUNS/<name> with its log beside it, then every run
-# dir packed without its Adam checkpoint, weights in float16, into $OUT/<name>.tgz (+ meta.tgz: exit codes, GPU use).
+# dir packed without its Adam checkpoint, weights in float16, into $OUT/<name>.tgz
+# (+ meta.tgz: exit codes, GPU use).
 # The caller sets RUNS, OUT, PY, SCALE, COMMON (settings of every run) and SMALL (smoke test).
 export PYTHONPATH=packages/core/src:packages/train/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 mkdir -p "$RUNS" "$OUT"

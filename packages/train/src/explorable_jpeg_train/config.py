@@ -136,6 +136,8 @@ class RunConfig:
             raise ValueError(f"unknown phases {bad}; choose from {PHASES}")
         if self.data.crop % 16:
             raise ValueError(f"data.crop must be a multiple of 16, got {self.data.crop}")
+        if self.l1.grow and not self.l1.init:
+            raise ValueError("l1.grow grows the l1.init source's luma net: set l1.init")
 
 
 def _parse_value(text: str):
