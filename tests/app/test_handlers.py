@@ -276,3 +276,15 @@ def test_inert_z_weights_are_pointed_out(decoder, example_jpeg):
                 p.zero_()
     view = h.make_load(inert, ZHistoryBackend)(str(example_jpeg), 15, "4:2:0", progress=None)
     assert "z" in view[STATUS] and "no effect" in view[STATUS]
+
+
+def test_a_lossless_crop_is_shown_consistent_where_reachable(load, tmp_path):
+    """``jpegtran -crop`` at a non-MCU edge keeps picture beyond the border in the edge
+    blocks: no image of the file's size reproduces them, and the badge says so instead of
+    failing the decoding."""
+    src = FIXTURES / "realworld_lomiri_picos_203x141.jpg"
+    view = load(str(src), 15, "4:2:0", progress=None)
+    report = ej.check(view[STATE].code, view[STATE].image)
+    assert not report.consistent and report.consistent_where_reachable
+    assert 'data-consistent="true"' in view[BADGE]
+    assert "consistent where reachable" in view[BADGE]

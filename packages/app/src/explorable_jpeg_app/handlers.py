@@ -118,13 +118,22 @@ def _require(state: Session | None) -> Session:
 def badge_html(report) -> str:
     """The consistency badge: libjpeg re-encodes the image with the file's tables."""
     pct = 100 * report.identical_fraction
+    ok = report.consistent_where_reachable
     if report.consistent:
         colour, text = "#137333", f"✔ consistent — {pct:.4f}% identical coefficients"
+    elif ok:
+        colour = "#137333"
+        text = (
+            f"✔ consistent where reachable — every coefficient an image of this size can "
+            f"reproduce is identical; {report.unreachable_blocks} edge blocks hold picture "
+            "beyond the border (the file was cropped losslessly or padded another way), which "
+            "no image of this size re-encodes to"
+        )
     else:
         colour = "#b3261e"
         text = f"✘ not consistent — {pct:.4f}% identical, {report.violating_blocks} blocks differ"
     return (
-        f'<div id="consistency-badge" data-consistent="{str(report.consistent).lower()}" '
+        f'<div id="consistency-badge" data-consistent="{str(ok).lower()}" '
         f'style="padding:6px 10px;border-radius:6px;color:white;background:{colour};'
         f'font-weight:600">{text} <span style="font-weight:400">(re-encoded by libjpeg with '
         "the file's own tables and sampling)</span></div>"
@@ -143,7 +152,7 @@ def view(state: Session | None) -> tuple:
     ours = to_display(state.image, scale)
     gallery = []
     for alt in state.alternatives:
-        ok = "✔" if state.check(alt.image).consistent else "✘"
+        ok = "✔" if state.check(alt.image).consistent_where_reachable else "✘"
         gallery.append((to_display(alt.image, scale), f"{alt.caption} {ok}"))
     backend = state.backend
     lines = [f"**{state.name}** — {state.note}."]

@@ -14,6 +14,7 @@ from .color import rgb_to_ycbcr_libjpeg
 from .encoder import bin_bounds, unquantized_dct8
 from .errors import InvalidImageError
 from .jpeg_io import as_uint8_image, encode_with_libjpeg, read_jpeg
+from .padding import unreachable_blocks
 
 COMPONENT_NAMES = ("Y", "Cb", "Cr")
 
@@ -26,7 +27,13 @@ class ComponentReport:
     violating_blocks: int
     total_blocks: int
     worst_excess: float
-    """Largest distance outside the bin, in quantization steps (0 when consistent)."""
+    """Largest distance outside the bin, in quantization steps, over the reachable blocks
+    (0 when consistent where reachable)."""
+    unreachable_blocks: int = 0
+    """Edge blocks that no image of the file's size re-encodes to (the file's padding is
+    not libjpeg's edge replication, e.g. a lossless crop); see :mod:`.padding`."""
+    differing_reachable: int = 0
+    """Differing coefficients outside the unreachable blocks."""
 
 
 @dataclasses.dataclass
@@ -46,6 +53,18 @@ class CheckReport:
         return all(c.differing_coefficients == 0 for c in self.components)
 
     @property
+    def consistent_where_reachable(self) -> bool:
+        """Every coefficient that some image of the file's size can reproduce is identical.
+
+        Equal to :attr:`consistent` unless the file has unreachable edge blocks
+        (:attr:`unreachable_blocks`), which no decoder can reproduce."""
+        return all(c.differing_reachable == 0 for c in self.components)
+
+    @property
+    def unreachable_blocks(self) -> int:
+        return sum(c.unreachable_blocks for c in self.components)
+
+    @property
     def violating_blocks(self) -> int:
         return sum(c.violating_blocks for c in self.components)
 
@@ -56,6 +75,8 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "consistent": self.consistent,
+            "consistent_where_reachable": self.consistent_where_reachable,
+            "unreachable_blocks": self.unreachable_blocks,
             "identical_fraction": self.identical_fraction,
             "violating_blocks": self.violating_blocks,
             "worst_excess": self.worst_excess,
@@ -68,12 +89,27 @@ class CheckReport:
             " blocks differ)"
             for c in self.components
         ]
-        verdict = "CONSISTENT" if self.consistent else "NOT consistent"
-        return (
+        if self.consistent:
+            verdict = "CONSISTENT"
+        elif self.consistent_where_reachable:
+            verdict = "CONSISTENT WHERE REACHABLE"
+        else:
+            verdict = "NOT consistent"
+        text = (
             f"{verdict}: {100 * self.identical_fraction:.4f}% identical coefficients; "
             + "; ".join(parts)
             + f"; worst excess {self.worst_excess:.3f} steps"
         )
+        if self.unreachable_blocks:
+            where = ", ".join(
+                f"{c.name} {c.unreachable_blocks}" for c in self.components if c.unreachable_blocks
+            )
+            text += (
+                f"; {self.unreachable_blocks} edge blocks ({where}) cannot be reproduced by any "
+                "image of this size: the file's padding is not libjpeg's edge replication "
+                "(e.g. a lossless crop), so they are not counted against the image"
+            )
+        return text
 
 
 def _code_of(code_or_path: JpegCode | str | os.PathLike | bytes) -> JpegCode:
@@ -103,7 +139,10 @@ def check(code_or_path: JpegCode | str | os.PathLike | bytes, image) -> CheckRep
     reenc = read_jpeg(data)
     t8 = unquantized_dct8(img, code)
     reports = []
-    for i, (comp, rc, t) in enumerate(zip(code.components, reenc.components, t8, strict=True)):
+    free = unreachable_blocks(code)
+    for i, (comp, rc, t, f) in enumerate(
+        zip(code.components, reenc.components, t8, free, strict=True)
+    ):
         diff = rc.coefficients != comp.coefficients
         lo, hi = bin_bounds(comp.coefficients, comp.table)
         excess = np.maximum(np.maximum(lo - t, t - hi), 0) / (8.0 * comp.table)
@@ -114,7 +153,9 @@ def check(code_or_path: JpegCode | str | os.PathLike | bytes, image) -> CheckRep
                 differing_coefficients=int(diff.sum()),
                 violating_blocks=int(diff.any(axis=(-2, -1)).sum()),
                 total_blocks=int(diff.shape[0] * diff.shape[1]),
-                worst_excess=float(excess.max()),
+                worst_excess=float(np.where(f[..., None, None], 0, excess).max()),
+                unreachable_blocks=int(f.sum()),
+                differing_reachable=int((diff & ~f[..., None, None]).sum()),
             )
         )
     return CheckReport(reports)

@@ -27,6 +27,7 @@ from .color import RGB_TO_YCBCR, rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rg
 from .consistency import component_coefficients, crop_canvas, project, to_canvas
 from .dct import blockify, dct_blocks, idct_blocks, unblockify
 from .encoder import bin_bounds, encode_coefficients, fdct_islow, sample_planes, unquantized_dct8
+from .padding import free_blocks, free_bounds
 from .sampling import box_downsample, box_upsample, pad_replicate
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 MARGIN_START = 0.02
 MARGIN_STEP = 0.12
 MARGIN_MAX = 0.49
+FREE_MARGIN = 1e9
 
 
 def planes_to_image(planes: np.ndarray, code: JpegCode) -> np.ndarray:
@@ -136,12 +138,19 @@ def _refine(planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float
         for i in range(len(code.components))
     ]
     opt = torch.optim.Adam([x], lr=lr)
+    keep = [
+        torch.as_tensor(~np.stack([free_blocks(c)[i] for c in codes]), dtype=torch.float64)[
+            ..., None, None
+        ]
+        for i in range(len(code.components))
+    ]
     for _ in range(steps):
         canvas = to_canvas(x, code)
         loss = x.new_zeros(())
         for i, q in enumerate(qs):
             c = component_coefficients(canvas[:, i], code, i)
-            loss = loss + torch.relu((c - q).abs() - (0.5 - margin)).pow(2).sum()
+            excess = torch.relu((c - q).abs() - (0.5 - margin)).pow(2)
+            loss = loss + (excess * keep[i]).sum()
         rgb = ycbcr_to_rgb(x) if code.is_color else x
         loss = loss + (torch.relu(rgb - 254.5).pow(2) + torch.relu(0.5 - rgb).pow(2)).sum()
         if loss.item() < 1e-10:
@@ -153,9 +162,12 @@ def _refine(planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float
 
 
 def _violations(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """Differing coefficients per component, unreachable blocks (:mod:`.padding`) excluded."""
     return [
-        a != c.coefficients
-        for a, c in zip(encode_coefficients(image, code), code.components, strict=True)
+        (a != c.coefficients) & ~f[..., None, None]
+        for a, c, f in zip(
+            encode_coefficients(image, code), code.components, free_blocks(code), strict=True
+        )
     ]
 
 
@@ -206,6 +218,8 @@ def snap(
     if _bands and _retry and code.width * code.height > BAND_PIXELS:
         return _snap_bands(x, code, iterations, search_rounds, seed, fallback, retry_mcus)
     margins = [np.full(c.coefficients.shape, MARGIN_START) for c in code.components]
+    for m, free in zip(margins, free_blocks(code), strict=True):
+        m[free] = -FREE_MARGIN  # unreachable blocks: bins so wide that nothing is projected
     canvas = project(
         to_canvas(torch.as_tensor(x), code), code, [torch.as_tensor(m) for m in margins]
     )
@@ -356,8 +370,9 @@ def _tile_dct8(tiles: np.ndarray, code: JpegCode, g: _Group) -> list[np.ndarray]
 
 def _tile_bounds(code: JpegCode, g: _Group) -> tuple[list[np.ndarray], list[np.ndarray]]:
     los, his = [], []
-    for i, comp in enumerate(code.components):
-        lo, hi = bin_bounds(comp.coefficients[_block_index(g, code, i)], comp.table)
+    for i, (comp, free) in enumerate(zip(code.components, free_blocks(code), strict=True)):
+        idx = _block_index(g, code, i)
+        lo, hi = free_bounds(*bin_bounds(comp.coefficients[idx], comp.table), free[idx])
         los.append(lo)
         his.append(hi)
     return los, his
@@ -587,8 +602,10 @@ def _repair_groups(
 def _excess(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
     """Per-coefficient excess outside the bin, in ×8 integer DCT units (0 = identical)."""
     out = []
-    for t, comp in zip(unquantized_dct8(image, code), code.components, strict=True):
-        lo, hi = bin_bounds(comp.coefficients, comp.table)
+    for t, comp, free in zip(
+        unquantized_dct8(image, code), code.components, free_blocks(code), strict=True
+    ):
+        lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free)
         out.append(np.maximum(np.maximum(lo - t, t - hi), 0))
     return out
 
