@@ -106,3 +106,22 @@ def test_cli_check_exit_code_on_a_cropped_file(tmp_path, capsys):
     assert cli_main(["check", str(jpg), str(png)]) == 0
     assert "CONSISTENT WHERE REACHABLE" in capsys.readouterr().out
     assert cli_main(["check", "--strict", str(jpg), str(png)]) == 1
+
+
+def test_a_block_that_needs_samples_above_255_is_unreachable():
+    """Another encoder's rounding can ask for more than white: a block whose DC is 40 steps
+    above that of a pure-white block needs a mean sample far above 255."""
+    import dataclasses
+
+    white = np.full((32, 32), 255, np.uint8)
+    code = ej.read_jpeg(ej.compress(white, quality=90)[0])
+    coef = code.components[0].coefficients.copy()
+    coef[1, 2, 0, 0] += 40
+    comp = dataclasses.replace(code.components[0], coefficients=coef)
+    bright = dataclasses.replace(code, components=(comp,))
+    flags = unreachable_blocks(bright)[0]
+    assert flags.sum() == 1 and flags[1, 2]
+    assert not unreachable_blocks(code)[0].any()
+    report = ej.check(bright, ej.decode_plain(bright))
+    assert report.consistent_where_reachable and report.unreachable_blocks == 1
+    assert "samples outside 0-255" in report.summary()

@@ -125,9 +125,9 @@ def badge_html(report) -> str:
         colour = "#137333"
         text = (
             f"✔ consistent where reachable — every coefficient an image of this size can "
-            f"reproduce is identical; {report.unreachable_blocks} edge blocks hold picture "
-            "beyond the border (the file was cropped losslessly or padded another way), which "
-            "no image of this size re-encodes to"
+            f"reproduce is identical; {report.unreachable_blocks} blocks of the file cannot "
+            "be reproduced by any image of its size (edge padding from a lossless crop, or "
+            "samples outside 0–255 from another encoder)"
         )
     else:
         colour = "#b3261e"

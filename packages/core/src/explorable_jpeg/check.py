@@ -30,8 +30,9 @@ class ComponentReport:
     """Largest distance outside the bin, in quantization steps, over the reachable blocks
     (0 when consistent where reachable)."""
     unreachable_blocks: int = 0
-    """Edge blocks that no image of the file's size re-encodes to (the file's padding is
-    not libjpeg's edge replication, e.g. a lossless crop); see :mod:`.padding`."""
+    """Blocks that no image of the file's size re-encodes to, proven (edge padding that is
+    not libjpeg's replication, e.g. a lossless crop, or coefficients needing samples outside
+    0–255); see :mod:`.padding`."""
     differing_reachable: int = 0
     """Differing coefficients outside the unreachable blocks."""
 
@@ -56,7 +57,7 @@ class CheckReport:
     def consistent_where_reachable(self) -> bool:
         """Every coefficient that some image of the file's size can reproduce is identical.
 
-        Equal to :attr:`consistent` unless the file has unreachable edge blocks
+        Equal to :attr:`consistent` unless the file has unreachable blocks
         (:attr:`unreachable_blocks`), which no decoder can reproduce."""
         return all(c.differing_reachable == 0 for c in self.components)
 
@@ -105,9 +106,10 @@ class CheckReport:
                 f"{c.name} {c.unreachable_blocks}" for c in self.components if c.unreachable_blocks
             )
             text += (
-                f"; {self.unreachable_blocks} edge blocks ({where}) cannot be reproduced by any "
-                "image of this size: the file's padding is not libjpeg's edge replication "
-                "(e.g. a lossless crop), so they are not counted against the image"
+                f"; {self.unreachable_blocks} blocks ({where}) cannot be reproduced by any "
+                "image of this size (proven: edge padding that is not libjpeg's replication, "
+                "e.g. a lossless crop, or coefficients that need samples outside 0-255, e.g. "
+                "from another encoder), so they are not counted against the image"
             )
         return text
 

@@ -1,4 +1,5 @@
-"""Edge blocks that no image of the file's size can reproduce (foreign padding).
+"""Blocks that no image of the file's size can reproduce: foreign edge padding, samples
+out of range.
 
 When an image's size is not a multiple of the MCU, libjpeg fills the rest of each edge
 block by repeating the last real row and column (edge replication, before down-sampling),
@@ -25,6 +26,11 @@ maps ``w·t`` into ``[Σ min(w lo, w hi), Σ max(w lo, w hi)]``; if that interva
 ``[−B, B]`` the block is unreachable. The test is sound (a block libjpeg wrote is never
 flagged: ``tests/core/test_padding.py`` encodes 1 380 odd-sized images) but one-sided (an
 unreachable block may go unflagged), and cheap (only partial edge blocks are examined).
+
+The same plane test proves whole blocks unreachable whose coefficients need samples
+outside [0, 255] (``S`` is then all of ℝ^64 and only the pixel range separates): files
+from encoders whose DCT or rounding differs from libjpeg's, e.g. diagrams on pure white.
+Only blocks whose bin-centre decoding leaves [0, 255] are examined for that.
 
 Such blocks are excluded from what :func:`explorable_jpeg.snap.snap` repairs (their
 visible pixels keep the decoder's values instead of being bent towards an impossible
@@ -96,41 +102,48 @@ def _source_map(n: int, size: int, padded: int, f: int, fmax: int) -> np.ndarray
 def unreachable_blocks(code: JpegCode) -> list[np.ndarray]:
     """Per component, bool ``(by, bx)``: blocks that no image of the code's size reproduces.
 
-    Only partial blocks on the right and bottom edges can be flagged; the test is a proof
-    (see the module docstring), so every flagged block is truly unreachable, and a block
-    that libjpeg wrote from an image of this size is never flagged.
+    Two kinds of block are examined: partial blocks on the right and bottom edges (foreign
+    padding) and blocks whose bin-centre decoding leaves ``[0, 255]`` (coefficients that may
+    need samples out of range, e.g. from an encoder that rounds differently). The test is a
+    proof (see the module docstring), so every flagged block is truly unreachable, and a
+    block that libjpeg wrote from an image of this size is never flagged.
     """
     out = []
     for i, comp in enumerate(code.components):
         fy, fx = code.factors(i)
         by, bx = comp.blocks
-        flags = np.zeros((by, bx), dtype=bool)
         rmap = _source_map(1, code.height, 8 * fy * by, fy, code.max_v)
         cmap = _source_map(0, code.width, 8 * fx * bx, fx, code.max_h)
         rel_r = rmap.reshape(by, 8 * fy) - (8 * fy * np.arange(by))[:, None]
         rel_c = cmap.reshape(bx, 8 * fx) - (8 * fx * np.arange(bx))[:, None]
         ident_r = (rel_r == np.arange(8 * fy)).all(axis=1)
         ident_c = (rel_c == np.arange(8 * fx)).all(axis=1)
-        real_r = rel_r.min(axis=1) >= 0  # skip blocks wholly past the edge
-        real_c = rel_c.min(axis=1) >= 0
-        for r in range(by):
-            for c in range(bx):
-                if (ident_r[r] and ident_c[c]) or not (real_r[r] and real_c[c]):
-                    continue
-                flags[r, c] = True
-        sel = np.argwhere(flags)
-        flags[:] = False
+        real = (rel_r.min(axis=1) >= 0)[:, None] & (rel_c.min(axis=1) >= 0)[None]
+        partial = ~(ident_r[:, None] & ident_c[None]) & real  # skip blocks wholly past the edge
         groups: dict[tuple, list[tuple[int, int]]] = {}
-        for r, c in sel:
-            key = (tuple(rel_r[r].tolist()), tuple(rel_c[c].tolist()))
+        for r, c in np.argwhere(partial):
+            key = (tuple(rel_r[r].tolist()), tuple(rel_c[c].tolist()), fy, fx)
             groups.setdefault(key, []).append((r, c))
+        full = np.argwhere(_out_of_range(comp) & ~partial & real)
+        if len(full):  # whole blocks: the samples themselves are the free variables
+            groups[(tuple(range(8)), tuple(range(8)), 1, 1)] = [tuple(rc) for rc in full]
         bound = 0.0 if fy * fx == 1 else 8.0 * 8.0 * EPS_SAMPLE  # 8·‖ε‖, ε on 64 samples
-        for (rows, cols), cells in groups.items():
+        flags = np.zeros((by, bx), dtype=bool)
+        for (rows, cols, gy, gx), cells in groups.items():
             rr, cc = np.asarray(cells).T
-            a, n = _block_map(rows, cols, fy, fx)
+            a, n = _block_map(rows, cols, gy, gx)
             flags[rr, cc] = _separated(comp.coefficients[rr, cc], comp.table, a, n, bound)
         out.append(flags)
     return out
+
+
+def _out_of_range(comp) -> np.ndarray:
+    """Blocks ``(by, bx)`` whose bin-centre samples ``IDCT(M·q) + 128`` leave [0, 255]: only
+    they can be unreachable for want of samples in range."""
+    c = dct_matrix().astype(np.float32)
+    coef = comp.coefficients.astype(np.float32) * comp.table.astype(np.float32)
+    pix = np.einsum("ui,...uv,vj->...ij", c, coef, c, optimize=True) + 128.0
+    return (pix.min(axis=(-2, -1)) < -0.5) | (pix.max(axis=(-2, -1)) > 255.5)
 
 
 def _separated(
@@ -161,8 +174,10 @@ def _separated(
     in_range = ((pix >= -129) & (pix <= 128)).all(axis=1)
     rest = np.nonzero(~out & ~(near & in_range))[0]
     if rest.size:
-        out[rest] = _apart(_gap_normal(lo[rest], hi[rest], 8.0 * a), lo[rest], hi[rest],
-                           8.0 * a, bound)  # fmt: skip
+        d = 8.0 * a
+        cand, w = _gap_normal(lo[rest], hi[rest], d, bound + 8.0 * EPS_DCT)
+        keep = rest[cand]
+        out[keep] = _apart(w, lo[keep], hi[keep], d, bound)
     return out
 
 
@@ -180,15 +195,34 @@ def _apart(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, d: np.ndarray, bound: 
     return ((box_lo > set_hi) | (box_hi < set_lo)) & (norm[:, 0] > 0)
 
 
-def _gap_normal(lo: np.ndarray, hi: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Normal ``clip(dp, lo, hi) − dp`` at the pixels ``p ∈ [−128, 127]^k`` nearest the boxes."""
+def _gap_normal(
+    lo: np.ndarray, hi: np.ndarray, d: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normals ``clip(dp, lo, hi) − dp`` at the pixels ``p ∈ [−128, 127]^k`` nearest the
+    boxes, by projected gradient. Blocks whose gap shrinks to ``tol`` are dropped early (no
+    plane can then prove them apart); returns ``(kept, normals of the kept)``."""
     step = 1.0 / np.linalg.norm(d, 2) ** 2
-    p = np.zeros((len(lo), d.shape[1]))
-    for _ in range(GAP_ROUNDS):
+    n = len(lo)
+    p = np.zeros((n, d.shape[1]))
+    idx = np.arange(n)
+    for it in range(GAP_ROUNDS):
         t = p @ d.T
-        p = np.clip(p - step * (t - np.clip(t, lo, hi)) @ d, -128, 127)
+        gap = t - np.clip(t, lo, hi)
+        if it % 25 == 24:
+            alive = np.linalg.norm(gap, axis=1) > tol
+            p, lo, hi, idx, gap, t = (
+                p[alive],
+                lo[alive],
+                hi[alive],
+                idx[alive],
+                gap[alive],
+                t[alive],
+            )
+        p = np.clip(p - step * gap @ d, -128, 127)
     t = p @ d.T
-    return np.clip(t, lo, hi) - t
+    kept = np.zeros(n, dtype=bool)
+    kept[idx] = True
+    return kept, np.clip(t, lo, hi) - t
 
 
 def has_unreachable(code: JpegCode) -> bool:
