@@ -27,6 +27,7 @@ from .color import RGB_TO_YCBCR, rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rg
 from .consistency import component_coefficients, crop_canvas, project, to_canvas
 from .dct import blockify, dct_blocks, idct_blocks, unblockify
 from .encoder import bin_bounds, encode_coefficients, fdct_islow, sample_planes, unquantized_dct8
+from .greedy import greedy_chroma, greedy_luma
 from .padding import free_blocks, free_bounds
 from .sampling import box_downsample, box_upsample, pad_replicate
 
@@ -238,6 +239,7 @@ def snap(
         planes_hw = np.moveaxis(planes_now, 0, -1)
         for g in groups:
             _continuous_tiles(img, planes_hw, margins, code, g, iterations - 1)
+    img = greedy_chroma(greedy_luma(img, code), code)
     img = _repair_groups(img, code, groups, search_rounds, seed)
     if not _retry:
         return img
@@ -270,7 +272,7 @@ def snap(
             tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
             if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
                 img[ys, xs] = tile
-    return img
+    return greedy_chroma(greedy_luma(img, code), code)  # what the retries left or broke
 
 
 # --- MCU tiles -------------------------------------------------------------------------

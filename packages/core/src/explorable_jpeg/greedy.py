@@ -1,0 +1,300 @@
+"""Greedy integer repair for fine tables: one ±1 sample move at a time, exactly.
+
+With steps of 1–2, 8-bit rounding noise is as wide as a bin and a block often misses by a
+few coefficients. :func:`descend` is a steepest descent over a block's 64 integer samples:
+every round it scores all 128 moves ``s_j ± 1`` with the linearised bin excess
+
+    E(t + Δt) = Σ_k max(0, lo_k − t_k − Δt_k) + max(0, t_k + Δt_k − hi_k),
+    Δt = ±8·(DCT basis of sample j)        (libjpeg's DCT is ×8 orthonormal)
+
+applies the best one if it lowers the exact excess of libjpeg's integer DCT, else a random
+±1 kick unsticks the block; each block keeps its best state and is given up after
+``PATIENCE`` rounds without improvement.
+
+The moves are then made real in 8-bit RGB, exactly:
+
+* luma (:func:`greedy_luma`): +1 on R, G and B of a pixel raises libjpeg's fixed-point Y by
+  exactly 1 and leaves Cb and Cr unchanged (their weights sum to zero);
+* chroma (:func:`greedy_chroma`): a changed chroma sample is the down-sampled sum of its
+  ``fy × fx`` pixels; one or two of them get a small RGB change (searched in ``[−6, 6]³``)
+  that keeps every pixel's Y and the other chroma sample, and brings the sum into the
+  window that rounds to the new sample. Samples it cannot realise are left as they were.
+
+Only whole interior blocks are handled (edge blocks involve libjpeg's padding).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+
+import numpy as np
+
+from .code import JpegCode
+from .color import rgb_to_ycbcr_libjpeg
+from .dct import blockify, dct_matrix
+from .encoder import bin_bounds, component_planes, fdct_islow
+from .padding import free_blocks, free_bounds
+
+logger = logging.getLogger(__name__)
+
+ROUNDS = 120
+"""Rounds of :func:`descend` (each: one move per block still differing)."""
+PATIENCE = 25
+"""A block that has not improved for this many rounds is given up."""
+CHUNK = 256
+
+
+@functools.lru_cache(maxsize=1)
+def _moves() -> np.ndarray:
+    """``(128, 64)``: change of libjpeg's ×8 DCT of a block when one sample moves by ±1."""
+    c = dct_matrix()
+    basis = 8.0 * np.einsum("ui,vj->ijuv", c, c).reshape(64, 64)
+    return np.concatenate([basis, -basis]).astype(np.float32)
+
+
+def _excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return (np.maximum(lo - t, 0) + np.maximum(t - hi, 0)).sum(axis=-1)
+
+
+def _move_scores(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Linearised excess ``(n, 128)`` after each move (float32, in chunks)."""
+    moves = _moves()[None]
+    out = np.empty((len(t), moves.shape[1]), dtype=np.float32)
+    for k in range(0, len(t), CHUNK):
+        tn = t[k : k + CHUNK, None, :].astype(np.float32) + moves
+        out[k : k + CHUNK] = _excess(tn, lo[k : k + CHUNK, None], hi[k : k + CHUNK, None])
+    return out
+
+
+def _stream(keys: np.ndarray, counter: int) -> np.ndarray:
+    """SplitMix64 of (key, counter): uint64 per key, independent of the other keys."""
+    with np.errstate(over="ignore"):
+        x = keys.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + np.uint64(
+            counter + 1
+        ) * np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def descend(
+    values: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    keys: np.ndarray,
+    rounds: int = ROUNDS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steepest descent on integer blocks (module docstring).
+
+    Args:
+        values: int ``(n, 64)`` samples of ``n`` blocks (row-major 8×8).
+        lo, hi: ``(n, 64)`` inclusive bounds on libjpeg's ×8 DCT of ``values − 128``.
+        low, high: ``(n, 64)`` bounds on each sample's change.
+        keys: ``(n,)`` one integer per block (its position): the random kicks come from a
+            per-block stream, so a block's result does not depend on the other blocks.
+
+    Returns:
+        ``(delta, excess)``: the best change found per block and its exact excess.
+    """
+    n = len(values)
+    lo, hi = lo.astype(np.float32), hi.astype(np.float32)
+    delta = np.zeros((n, 64), dtype=np.int64)
+    best_delta = delta.copy()
+    best_ex = np.full(n, np.inf, dtype=np.float32)
+    since = np.zeros(n, dtype=np.int64)  # rounds since the block last improved
+    for it in range(rounds + 1):
+        act = np.nonzero((best_ex > 0) & (since < PATIENCE))[0]
+        if act.size == 0:
+            break
+        t = fdct_islow((values[act] + delta[act] - 128).reshape(-1, 8, 8)).reshape(-1, 64)
+        t = t.astype(np.float32)
+        cur = _excess(t, lo[act], hi[act])
+        better = cur < best_ex[act]
+        since[act] = np.where(better, 0, since[act] + 1)
+        best_ex[act[better]] = cur[better]
+        best_delta[act[better]] = delta[act[better]]
+        left = cur > 0
+        go = act[left]
+        if go.size == 0:
+            break
+        e = _move_scores(t[left], lo[go], hi[go])
+        room = np.concatenate([delta[go] < high[go], delta[go] > low[go]], axis=1)
+        e[~room] = np.inf
+        pick = e.argmin(axis=1)
+        ok = e[np.arange(go.size), pick] < cur[left]
+        u = _stream(keys[go], it)
+        j = np.where(ok, pick % 64, (u % 64).astype(np.int64))
+        step = np.where(ok, np.where(pick < 64, 1, -1), np.where((u >> 6) & 1, 1, -1))
+        allowed = np.where(step > 0, delta[go, j] < high[go, j], delta[go, j] > low[go, j])
+        delta[go, j] += step * allowed
+    return best_delta, best_ex
+
+
+def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
+    """Blocks ``(r, c)`` of component ``index`` that differ and lie wholly inside the image,
+    with their samples ``(n, 64)`` and bounds; None when there are none."""
+    comp = code.components[index]
+    fy, fx = code.factors(index)
+    plane = component_planes(image, code)[index]
+    t8 = fdct_islow(blockify(plane.astype(np.int32) - 128))
+    lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free_blocks(code)[index])
+    ex = (np.maximum(lo - t8, 0) + np.maximum(t8 - hi, 0)).sum(axis=(-2, -1))
+    inside = np.zeros_like(ex, dtype=bool)
+    inside[: code.height // (8 * fy), : code.width // (8 * fx)] = True
+    cells = np.argwhere((ex > 0) & inside)
+    if len(cells) == 0:
+        return None
+    r, c = cells[:, 0], cells[:, 1]
+    n = len(cells)
+    samples = blockify(plane)[r, c].reshape(n, 64).astype(np.int64)
+    return cells, samples, lo[r, c].reshape(n, 64), hi[r, c].reshape(n, 64)
+
+
+def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.ndarray:
+    """:func:`descend` on the luma blocks that differ, realised by gray moves (±1 on R, G, B)."""
+    if code.factors(0) != (1, 1):
+        return img
+    found = _failing_interior(code, img, 0)
+    if found is None:
+        return img
+    cells, y, lo, hi = found
+    n = len(cells)
+    ir = (cells[:, 0, None] * 8 + np.arange(8))[:, :, None]
+    ic = (cells[:, 1, None] * 8 + np.arange(8))[:, None, :]
+    tiles = img[ir, ic].astype(np.int64)  # (n, 8, 8[, 3])
+    if tiles.ndim == 4:
+        low, high = -tiles.min(axis=-1), 255 - tiles.max(axis=-1)
+    else:
+        low, high = -tiles, 255 - tiles
+    keys = cells[:, 0] * 1_000_003 + cells[:, 1]
+    delta, ex = descend(y, lo, hi, low.reshape(n, 64), high.reshape(n, 64), keys, rounds)
+    add = delta.reshape(n, 8, 8)
+    out = img.copy()
+    out[ir, ic] = (tiles + (add[..., None] if tiles.ndim == 4 else add)).astype(np.uint8)
+    logger.debug("greedy luma: %d → %d differing blocks", n, int((ex > 0).sum()))
+    return out
+
+
+# --- chroma --------------------------------------------------------------------------------
+
+RADIUS = 6
+
+
+@functools.lru_cache(maxsize=1)
+def _deltas() -> np.ndarray:
+    """Candidate RGB changes ``(m, 3)`` in ``[−RADIUS, RADIUS]³``, smallest first."""
+    r = np.arange(-RADIUS, RADIUS + 1)
+    d = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    return d[np.argsort(np.abs(d).sum(1), kind="stable")]
+
+
+def _bias(cols: np.ndarray, fy: int, fx: int) -> np.ndarray:
+    """libjpeg's rounding bias of the down-sampled sum at output columns ``cols``
+    (:func:`.encoder.downsample_libjpeg`): ``sample = (sum + bias) // (fy·fx)``."""
+    if (fy, fx) == (1, 2):
+        return cols % 2
+    if (fy, fx) == (2, 2):
+        return 1 + cols % 2
+    return np.full_like(cols, (fy * fx) // 2)
+
+
+def greedy_chroma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.ndarray:
+    """:func:`descend` on the chroma blocks that differ, realised in RGB (module docstring)."""
+    if not code.is_color or code.factors(1) != code.factors(2):
+        return img
+    out = img.copy()
+    for index in (1, 2):
+        found = _failing_interior(code, out, index)
+        if found is None:
+            continue
+        cells, samples, lo, hi = found
+        low, high = -samples, 255 - samples
+        keys = (cells[:, 0] * 1_000_003 + cells[:, 1]) * 4 + index
+        delta, ex = descend(samples, lo, hi, low, high, keys, rounds)
+        solved = ex == 0
+        done = _realise(out, code, index, cells[solved], samples[solved], delta[solved])
+        logger.debug(
+            "greedy chroma %d: %d differing blocks, %d solved as samples, %d realised",
+            index,
+            len(cells),
+            int(solved.sum()),
+            done,
+        )
+    return out
+
+
+def _realise(
+    img: np.ndarray,
+    code: JpegCode,
+    index: int,
+    cells: np.ndarray,
+    samples: np.ndarray,
+    delta: np.ndarray,
+) -> int:
+    """Give the chroma samples of ``cells`` their new values ``samples + delta`` in ``img``
+    (in place), block by block and all or nothing; returns the blocks realised."""
+    fy, fx = code.factors(index)
+    other = 3 - index
+    cand = _deltas()
+    done = 0
+    for (r, c), s, d in zip(cells, samples, delta, strict=True):
+        ys0, xs0 = r * 8 * fy, c * 8 * fx
+        backup = img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx].copy()
+        ok = True
+        for j in np.nonzero(d)[0]:
+            u, v = divmod(int(j), 8)
+            py, px = ys0 + u * fy, xs0 + v * fx
+            col = np.array([c * 8 + v])
+            if not _realise_sample(img, py, px, fy, fx, index, other, int(s[j] + d[j]), col, cand):
+                ok = False
+                break
+        if ok:
+            done += 1
+        else:
+            img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx] = backup
+    return done
+
+
+def _realise_sample(img, py, px, fy, fx, index, other, target, col, cand) -> bool:
+    """Change the ``fy × fx`` pixels at ``(py, px)`` so that component ``index``'s sample
+    becomes ``target``, every pixel's Y and the ``other`` chroma sample unchanged."""
+    group = img[py : py + fy, px : px + fx].reshape(-1, 3).astype(np.int64)
+    ycc = rgb_to_ycbcr_libjpeg(group.astype(np.uint8)).astype(np.int64)  # (p, 3)
+    n = fy * fx
+    bias = int(_bias(col, fy, fx)[0])
+    want = (n * target - bias, n * target - bias + n - 1)  # sum window of the new sample
+    keep_v = (int(ycc[:, other].sum()) + bias) // n
+    keep = (n * keep_v - bias, n * keep_v - bias + n - 1)
+    now = ycc[:, index].sum()
+    options = []  # per pixel: (delta rows, dC_index, dC_other) with Y unchanged
+    for p in range(len(group)):
+        new = group[p] + cand
+        valid = ((new >= 0) & (new <= 255)).all(axis=1)
+        new, d = new[valid], cand[valid]
+        y2 = rgb_to_ycbcr_libjpeg(new.astype(np.uint8)).astype(np.int64)
+        same_y = y2[:, 0] == ycc[p, 0]
+        options.append((d[same_y], y2[same_y, index] - ycc[p, index],
+                        y2[same_y, other] - ycc[p, other]))  # fmt: skip
+    other_now = ycc[:, other].sum()
+    for k in (1, 2):
+        for pix in itertools.combinations(range(len(group)), k):
+            di = [options[p][1] for p in pix]
+            do = [options[p][2] for p in pix]
+            si = sum(np.ix_(*di)) if k > 1 else di[0]
+            so = sum(np.ix_(*do)) if k > 1 else do[0]
+            hit = (
+                (now + si >= want[0]) & (now + si <= want[1])
+                & (other_now + so >= keep[0]) & (other_now + so <= keep[1])
+            )  # fmt: skip
+            if not hit.any():
+                continue
+            at = np.unravel_index(int(np.argmax(hit)), hit.shape)
+            for p, a in zip(pix, at, strict=True):
+                group[p] = group[p] + options[p][0][a]
+            img[py : py + fy, px : px + fx] = group.reshape(fy, fx, 3).astype(np.uint8)
+            return True
+    return False
