@@ -140,10 +140,15 @@ def unreachable_blocks(code: JpegCode) -> list[np.ndarray]:
 def _out_of_range(comp) -> np.ndarray:
     """Blocks ``(by, bx)`` whose bin-centre samples ``IDCT(M·q) + 128`` leave [0, 255]: only
     they can be unreachable for want of samples in range."""
-    c = dct_matrix().astype(np.float32)
-    coef = comp.coefficients.astype(np.float32) * comp.table.astype(np.float32)
-    pix = np.einsum("ui,...uv,vj->...ij", c, coef, c, optimize=True) + 128.0
-    return (pix.min(axis=(-2, -1)) < -0.5) | (pix.max(axis=(-2, -1)) > 255.5)
+    c = dct_matrix()
+    inverse = np.kron(c, c).astype(np.float32)  # row-major 8×8 blocks: x = Cᵀ X C
+    by, bx = comp.blocks
+    coef = (comp.coefficients * comp.table).reshape(-1, 64).astype(np.float32)
+    out = np.empty(by * bx, dtype=bool)
+    for k in range(0, len(coef), 65536):  # one GEMM per chunk, bounded memory
+        pix = coef[k : k + 65536] @ inverse + 128.0
+        out[k : k + 65536] = (pix.min(axis=1) < -0.5) | (pix.max(axis=1) > 255.5)
+    return out.reshape(by, bx)
 
 
 def _separated(
