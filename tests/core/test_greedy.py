@@ -65,3 +65,22 @@ def test_plain_decoding_at_q98_is_exact():
     _, code = compress(img, quality=98, subsampling="4:2:0")
     report = check(code, decode_plain(code))
     assert report.consistent, report.summary()
+
+
+def test_saturated_pixels_get_exact_y_moves():
+    """A pixel with a channel at 0 or 255 cannot take a gray move that way; its table of
+    RGB changes realises each Y change of its range exactly, inside [0, 255]."""
+    from explorable_jpeg.greedy import SAT_RANGE, _saturated_moves
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (300, 3))
+    rgb[:100, 0], rgb[100:200, 2], rgb[200:, 1] = 255, 0, 255
+    table, low, high = _saturated_moves(rgb)
+    assert (high >= 1).mean() > 0.5 and (low <= -1).mean() > 0.5  # most can go both ways
+    base = rgb_to_ycbcr_libjpeg(rgb.astype(np.uint8)).astype(np.int64)[:, 0]
+    for j in range(-SAT_RANGE, SAT_RANGE + 1):
+        sel = (low <= j) & (j <= high)
+        new = rgb[sel] + table[sel, j + SAT_RANGE]
+        assert ((new >= 0) & (new <= 255)).all()
+        y = rgb_to_ycbcr_libjpeg(new.astype(np.uint8)).astype(np.int64)[:, 0]
+        np.testing.assert_array_equal(y - base[sel], j)

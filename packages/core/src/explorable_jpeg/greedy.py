@@ -155,7 +155,14 @@ def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
 
 
 def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.ndarray:
-    """:func:`descend` on the luma blocks that differ, realised by gray moves (±1 on R, G, B)."""
+    """:func:`descend` on the luma blocks that differ, realised by gray moves (±1 on R, G, B).
+
+    A pixel with a channel at 0 or 255 has no room for a gray move in that direction; it
+    gets, per Y change in ``[−SAT_RANGE, SAT_RANGE]``, the smallest RGB change with exactly
+    that Y change and the least Cb/Cr change (:func:`_saturated_moves`). Those may
+    touch the chroma, so :func:`explorable_jpeg.snap.snap` keeps, MCU by MCU, whichever of
+    the images before and after the greedy stages differs less.
+    """
     if code.factors(0) != (1, 1):
         return img
     found = _failing_interior(code, img, 0)
@@ -166,17 +173,71 @@ def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.nda
     ir = (cells[:, 0, None] * 8 + np.arange(8))[:, :, None]
     ic = (cells[:, 1, None] * 8 + np.arange(8))[:, None, :]
     tiles = img[ir, ic].astype(np.int64)  # (n, 8, 8[, 3])
-    if tiles.ndim == 4:
+    colour = tiles.ndim == 4
+    if colour:
         low, high = -tiles.min(axis=-1), 255 - tiles.max(axis=-1)
+        sat = (low == 0) | (high == 0)
+        table, t_low, t_high = _saturated_moves(tiles[sat])
+        low[sat], high[sat] = t_low, t_high
     else:
         low, high = -tiles, 255 - tiles
     keys = cells[:, 0] * 1_000_003 + cells[:, 1]
     delta, ex = descend(y, lo, hi, low.reshape(n, 64), high.reshape(n, 64), keys, rounds)
     add = delta.reshape(n, 8, 8)
     out = img.copy()
-    out[ir, ic] = (tiles + (add[..., None] if tiles.ndim == 4 else add)).astype(np.uint8)
+    if colour:
+        rgb = tiles + add[..., None]
+        rgb[sat] = tiles[sat] + table[np.arange(int(sat.sum())), add[sat] + SAT_RANGE]
+        out[ir, ic] = rgb.astype(np.uint8)
+    else:
+        out[ir, ic] = (tiles + add).astype(np.uint8)
     logger.debug("greedy luma: %d → %d differing blocks", n, int((ex > 0).sum()))
     return out
+
+
+SAT_RANGE = 3
+SAT_RADIUS = 4
+
+
+def _saturated_moves(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For pixels ``(m, 3)``: RGB changes ``(m, 2·SAT_RANGE + 1, 3)`` realising Y changes
+    −SAT_RANGE…SAT_RANGE exactly (least Cb/Cr change, then least size; searched in
+    ``[−SAT_RADIUS, SAT_RADIUS]³``), and the contiguous range ``[low, high]`` of Y changes
+    that have one."""
+    if len(rgb):  # saturated pixels repeat (clipped highlights): solve each colour once
+        uniq, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
+        if len(uniq) < len(rgb):
+            table, low, high = _saturated_moves(uniq)
+            inverse = inverse.reshape(-1)
+            return table[inverse], low[inverse], high[inverse]
+    m = len(rgb)
+    k = 2 * SAT_RANGE + 1
+    table = np.zeros((m, k, 3), dtype=np.int64)
+    have = np.zeros((m, k), dtype=bool)
+    have[:, SAT_RANGE] = True  # no change
+    r = np.arange(-SAT_RADIUS, SAT_RADIUS + 1)
+    cand = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    size = np.abs(cand).sum(axis=1)
+    for s0 in range(0, m, 1024):
+        px = rgb[s0 : s0 + 1024].astype(np.int64)
+        base = rgb_to_ycbcr_libjpeg(px.astype(np.uint8)).astype(np.int64)
+        new = px[:, None, :] + cand[None]
+        valid = ((new >= 0) & (new <= 255)).all(axis=2)
+        ycc = rgb_to_ycbcr_libjpeg(np.clip(new, 0, 255).astype(np.uint8)).astype(np.int64)
+        dy = ycc[..., 0] - base[:, None, 0]
+        cost = np.abs(ycc[..., 1:] - base[:, None, 1:]).sum(axis=2) * 100 + size[None]
+        for j, want in enumerate(range(-SAT_RANGE, SAT_RANGE + 1)):
+            if want == 0:
+                continue
+            c = np.where(valid & (dy == want), cost, np.iinfo(np.int64).max)
+            best = c.argmin(axis=1)
+            ok = c[np.arange(len(px)), best] < np.iinfo(np.int64).max
+            table[s0 : s0 + 1024, j] = np.where(ok[:, None], cand[best], 0)
+            have[s0 : s0 + 1024, j] = ok
+    # contiguous range around 0
+    up = np.cumprod(have[:, SAT_RANGE + 1 :], axis=1).sum(axis=1)
+    down = np.cumprod(have[:, :SAT_RANGE][:, ::-1], axis=1).sum(axis=1)
+    return table, -down, up
 
 
 # --- chroma --------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ def snap(
         planes_hw = np.moveaxis(planes_now, 0, -1)
         for g in groups:
             _continuous_tiles(img, planes_hw, margins, code, g, iterations - 1)
-    img = greedy_chroma(greedy_luma(img, code), code)
+    img = _greedy_stages(img, code)
     img = _repair_groups(img, code, groups, search_rounds, seed)
     if not _retry:
         return img
@@ -272,7 +272,22 @@ def snap(
             tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
             if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
                 img[ys, xs] = tile
-    return greedy_chroma(greedy_luma(img, code), code)  # what the retries left or broke
+    return _greedy_stages(img, code)  # what the retries left or broke
+
+
+def _greedy_stages(img: np.ndarray, code: JpegCode) -> np.ndarray:
+    """:mod:`.greedy` on luma then chroma; each MCU keeps the image (before or after) whose
+    total bin excess is lower (moves of saturated pixels may touch the chroma)."""
+    before = _mcu_scores(img, code)
+    if not (before > 0).any():
+        return img
+    out = greedy_chroma(greedy_luma(img, code), code)
+    worse = _mcu_scores(out, code) > before
+    if worse.any():
+        mh, mw = code.mcu_size
+        mask = np.repeat(np.repeat(worse, mh, axis=0), mw, axis=1)[: code.height, : code.width]
+        out[mask] = img[mask]
+    return out
 
 
 # --- MCU tiles -------------------------------------------------------------------------
