@@ -301,8 +301,9 @@ def _realise(
     fy, fx = code.factors(index)
     other = 3 - index
     cand = _deltas()
-    done = 0
-    for (r, c), s, d in zip(cells, samples, delta, strict=True):
+    single = _single_pixel(img, code, index, cells, samples, delta)
+    done = int(single.sum())
+    for (r, c), s, d in zip(cells[~single], samples[~single], delta[~single], strict=True):
         ys0, xs0 = r * 8 * fy, c * 8 * fx
         backup = img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx].copy()
         ok = True
@@ -318,6 +319,75 @@ def _realise(
         else:
             img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx] = backup
     return done
+
+
+def _single_pixel(
+    img: np.ndarray,
+    code: JpegCode,
+    index: int,
+    cells: np.ndarray,
+    samples: np.ndarray,
+    delta: np.ndarray,
+) -> np.ndarray:
+    """The vectorised common case of :func:`_realise`: every changed sample of a block is
+    realised by changing one pixel of its group. Applies the blocks where that works (in
+    place) and returns them as a bool ``(n,)``; the others are left to the full search."""
+    fy, fx = code.factors(index)
+    other, n = 3 - index, fy * fx
+    bi, j = np.nonzero(delta)
+    if bi.size == 0:
+        return np.ones(len(cells), dtype=bool)
+    u, v = j // 8, j % 8
+    py = cells[bi, 0] * 8 * fy + u * fy
+    px = cells[bi, 1] * 8 * fx + v * fx
+    bias = _bias(cells[bi, 1] * 8 + v, fy, fx)
+    target = samples[bi, j] + delta[bi, j]
+    oy, ox = (a.ravel() for a in np.meshgrid(np.arange(fy), np.arange(fx), indexing="ij"))
+    rows, cols = py[:, None] + oy, px[:, None] + ox  # (S, P)
+    group = img[rows, cols].astype(np.int64)  # (S, P, 3)
+    ycc = rgb_to_ycbcr_libjpeg(group.astype(np.uint8)).astype(np.int64)
+    want = n * target - bias  # the new sample's window of sums: [want, want + n − 1]
+    now = ycc[..., index].sum(axis=1)
+    other_now = ycc[..., other].sum(axis=1)
+    keep = n * ((other_now + bias) // n) - bias  # the other sample's current window
+    args = (ycc, now, other_now, want, keep)
+    full = _deltas()
+    pick = np.full(len(bi), -1, dtype=np.int64)  # flat (candidate, pixel) index
+    for tier, step in ((full[:FIRST_TIER], 128), (full, 16)):  # small changes first
+        todo = np.nonzero(pick < 0)[0]
+        for s0 in range(0, len(todo), step):
+            t = todo[s0 : s0 + step]
+            pick[t] = _first_hit(group[t], *(a[t] for a in args), tier, index, other, n)
+    ok_block = np.ones(len(cells), dtype=bool)
+    np.logical_and.at(ok_block, bi, pick >= 0)
+    sel = np.nonzero(ok_block[bi])[0]
+    ci, pi = pick[sel] // n, pick[sel] % n
+    img[rows[sel, pi], cols[sel, pi]] = (group[sel, pi] + full[ci]).astype(np.uint8)
+    return ok_block
+
+
+FIRST_TIER = 400
+"""Candidate RGB changes tried for every sample before the full ``[−RADIUS, RADIUS]³``."""
+
+
+def _first_hit(group, ycc, now, other_now, want, keep, cand, index, other, n) -> np.ndarray:
+    """Per sample, the first (smallest) ``(candidate, pixel)`` that realises it, as a flat
+    index into ``(len(cand), P)``, or −1: Y of the pixel unchanged, the sum of component
+    ``index`` in its new window, the ``other`` component's sum in its current one."""
+    new = group[:, None, :, :] + cand[None, :, None, :]  # (s, m, P, 3)
+    valid = ((new >= 0) & (new <= 255)).all(axis=-1)
+    y2 = rgb_to_ycbcr_libjpeg(np.clip(new, 0, 255).astype(np.uint8)).astype(np.int64)
+    base = ycc[:, None]
+    si = now[:, None, None] + y2[..., index] - base[..., index]
+    so = other_now[:, None, None] + y2[..., other] - base[..., other]
+    w0, k0 = want[:, None, None], keep[:, None, None]
+    hit = (
+        valid & (y2[..., 0] == base[..., 0])
+        & (si >= w0) & (si <= w0 + n - 1) & (so >= k0) & (so <= k0 + n - 1)
+    )  # fmt: skip
+    flat = hit.reshape(len(group), -1)
+    first = flat.argmax(axis=1)
+    return np.where(flat[np.arange(len(group)), first], first, -1)
 
 
 def _realise_sample(img, py, px, fy, fx, index, other, target, col, cand) -> bool:
