@@ -239,7 +239,8 @@ def snap(
         planes_hw = np.moveaxis(planes_now, 0, -1)
         for g in groups:
             _continuous_tiles(img, planes_hw, margins, code, g, iterations - 1)
-    img = _greedy_stages(img, code)
+    if _worth_greedy(int(active.sum()), code):
+        img = _greedy_stages(img, code)
     img = _repair_groups(img, code, groups, search_rounds, seed)
     if not _retry:
         return img
@@ -272,7 +273,23 @@ def snap(
             tile = snap(target, sub, iterations, search_rounds, seed + 1, _retry=False)
             if _mcu_scores(tile, sub).sum() <= _mcu_scores(img[ys, xs], sub).sum():
                 img[ys, xs] = tile
-    return _greedy_stages(img, code)  # what the retries left or broke
+    if _worth_greedy(len(failing), code):
+        img = _greedy_stages(img, code)  # what the retries left or broke
+    return img
+
+
+GREEDY_MAX_STEP = 2
+"""The greedy stages simulate the whole image, so they run only for fine tables (some step
+≤ this, IJG quality ≳ 90, where rounding noise fills the bins and many blocks differ) or
+small images; otherwise the few MCUs left go to the tile-wise local search alone. Deciding
+by the file, not by the count of failing MCUs, keeps snap local (an edit elsewhere cannot
+switch the stage on or off)."""
+
+
+def _worth_greedy(failing_mcus: int, code: JpegCode) -> bool:
+    rows, cols = _mcu_grid(code)
+    fine = min(int(c.table.min()) for c in code.components) <= GREEDY_MAX_STEP
+    return failing_mcus > 0 and (fine or rows * cols <= 64)
 
 
 def _greedy_stages(img: np.ndarray, code: JpegCode) -> np.ndarray:
