@@ -20,7 +20,7 @@ The moves are then made real in 8-bit RGB, exactly:
   that keeps every pixel's Y and the other chroma sample, and brings the sum into the
   window that rounds to the new sample. Samples it cannot realise are left as they were.
 
-Only whole interior blocks are handled (edge blocks involve libjpeg's padding).
+Chroma is repaired in whole interior blocks only (its edge padding is down-sampled).
 """
 
 from __future__ import annotations
@@ -46,11 +46,15 @@ PATIENCE = 25
 CHUNK = 256
 
 
-@functools.lru_cache(maxsize=1)
-def _moves() -> np.ndarray:
-    """``(128, 64)``: change of libjpeg's ×8 DCT of a block when one sample moves by ±1."""
+@functools.lru_cache(maxsize=64)
+def _moves_for(expand: tuple[int, ...]) -> np.ndarray:
+    """``(2k, 64)``: change of libjpeg's ×8 DCT of a block when one of its ``k`` free samples
+    (copied to the block samples ``s`` with ``expand[s]``) moves by +1, then by −1."""
     c = dct_matrix()
-    basis = 8.0 * np.einsum("ui,vj->ijuv", c, c).reshape(64, 64)
+    per_sample = 8.0 * np.einsum("ui,vj->ijuv", c, c).reshape(64, 64)
+    idx = np.asarray(expand)
+    basis = np.zeros((int(idx.max()) + 1, 64))
+    np.add.at(basis, idx, per_sample)
     return np.concatenate([basis, -basis]).astype(np.float32)
 
 
@@ -58,9 +62,9 @@ def _excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return (np.maximum(lo - t, 0) + np.maximum(t - hi, 0)).sum(axis=-1)
 
 
-def _move_scores(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Linearised excess ``(n, 128)`` after each move (float32, in chunks)."""
-    moves = _moves()[None]
+def _move_scores(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """Linearised excess ``(n, len(moves))`` after each move (float32, in chunks)."""
+    moves = moves[None]
     out = np.empty((len(t), moves.shape[1]), dtype=np.float32)
     for k in range(0, len(t), CHUNK):
         tn = t[k : k + CHUNK, None, :].astype(np.float32) + moves
@@ -87,30 +91,38 @@ def descend(
     high: np.ndarray,
     keys: np.ndarray,
     rounds: int = ROUNDS,
+    expand: np.ndarray | None = None,
+    patience: int = PATIENCE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steepest descent on integer blocks (module docstring).
 
     Args:
-        values: int ``(n, 64)`` samples of ``n`` blocks (row-major 8×8).
-        lo, hi: ``(n, 64)`` inclusive bounds on libjpeg's ×8 DCT of ``values − 128``.
-        low, high: ``(n, 64)`` bounds on each sample's change.
+        values: int ``(n, k)`` free samples of ``n`` blocks (``k = 64``: row-major 8×8).
+        lo, hi: ``(n, 64)`` inclusive bounds on libjpeg's ×8 DCT of the block − 128.
+        low, high: ``(n, k)`` bounds on each free sample's change.
+        expand: for edge blocks, the free sample ``(64,)`` that each of the 64 block
+            samples copies (libjpeg's edge replication); a move then changes all copies.
         keys: ``(n,)`` one integer per block (its position): the random kicks come from a
             per-block stream, so a block's result does not depend on the other blocks.
 
     Returns:
         ``(delta, excess)``: the best change found per block and its exact excess.
     """
-    n = len(values)
+    n, k = values.shape
+    if expand is None:
+        expand = np.arange(64)
+    moves = _moves_for(tuple(expand.tolist()))
     lo, hi = lo.astype(np.float32), hi.astype(np.float32)
-    delta = np.zeros((n, 64), dtype=np.int64)
+    delta = np.zeros((n, k), dtype=np.int64)
     best_delta = delta.copy()
     best_ex = np.full(n, np.inf, dtype=np.float32)
     since = np.zeros(n, dtype=np.int64)  # rounds since the block last improved
     for it in range(rounds + 1):
-        act = np.nonzero((best_ex > 0) & (since < PATIENCE))[0]
+        act = np.nonzero((best_ex > 0) & (since < patience))[0]
         if act.size == 0:
             break
-        t = fdct_islow((values[act] + delta[act] - 128).reshape(-1, 8, 8)).reshape(-1, 64)
+        block = (values[act] + delta[act])[:, expand] - 128
+        t = fdct_islow(block.reshape(-1, 8, 8)).reshape(-1, 64)
         t = t.astype(np.float32)
         cur = _excess(t, lo[act], hi[act])
         better = cur < best_ex[act]
@@ -121,14 +133,14 @@ def descend(
         go = act[left]
         if go.size == 0:
             break
-        e = _move_scores(t[left], lo[go], hi[go])
+        e = _move_scores(t[left], lo[go], hi[go], moves)
         room = np.concatenate([delta[go] < high[go], delta[go] > low[go]], axis=1)
         e[~room] = np.inf
         pick = e.argmin(axis=1)
         ok = e[np.arange(go.size), pick] < cur[left]
         u = _stream(keys[go], it)
-        j = np.where(ok, pick % 64, (u % 64).astype(np.int64))
-        step = np.where(ok, np.where(pick < 64, 1, -1), np.where((u >> 6) & 1, 1, -1))
+        j = np.where(ok, pick % k, (u % np.uint64(k)).astype(np.int64))
+        step = np.where(ok, np.where(pick < k, 1, -1), np.where((u >> 6) & 1, 1, -1))
         allowed = np.where(step > 0, delta[go, j] < high[go, j], delta[go, j] > low[go, j])
         delta[go, j] += step * allowed
     return best_delta, best_ex
@@ -157,6 +169,8 @@ def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
 def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.ndarray:
     """:func:`descend` on the luma blocks that differ, realised by gray moves (±1 on R, G, B).
 
+    Edge blocks take part too: their free samples are the real pixels, which libjpeg's
+    padding copies into the rest of the block (full-resolution luma pads by replication).
     A pixel with a channel at 0 or 255 has no room for a gray move in that direction; it
     gets, per Y change in ``[−SAT_RANGE, SAT_RANGE]``, the smallest RGB change with exactly
     that Y change and the least Cb/Cr change (:func:`_saturated_moves`). Those may
@@ -165,34 +179,65 @@ def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.nda
     """
     if code.factors(0) != (1, 1):
         return img
-    found = _failing_interior(code, img, 0)
-    if found is None:
+    comp = code.components[0]
+    plane = component_planes(img, code)[0]
+    t8 = fdct_islow(blockify(plane.astype(np.int32) - 128))
+    lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free_blocks(code)[0])
+    ex = (np.maximum(lo - t8, 0) + np.maximum(t8 - hi, 0)).sum(axis=(-2, -1))
+    cells = np.argwhere(ex > 0)
+    if len(cells) == 0:
         return img
-    cells, y, lo, hi = found
+    rh = np.minimum(code.height - 8 * cells[:, 0], 8)
+    rw = np.minimum(code.width - 8 * cells[:, 1], 8)
+    out = img.copy()
+    start = end = 0
+    for h, w in sorted(set(zip(rh.tolist(), rw.tolist(), strict=True))):
+        sel = (rh == h) & (rw == w)
+        c = cells[sel]
+        b_lo = lo[c[:, 0], c[:, 1]].reshape(-1, 64)
+        b_hi = hi[c[:, 0], c[:, 1]].reshape(-1, 64)
+        start += len(c)
+        end += _luma_pass(out, c, h, w, b_lo, b_hi, rounds)
+    logger.debug("greedy luma: %d → %d differing blocks", start, end)
+    return out
+
+
+def _luma_pass(img, cells, h, w, lo, hi, rounds) -> int:
+    """Greedy luma on blocks ``cells`` with ``h × w`` real pixels each (in place); returns
+    how many still differ."""
     n = len(cells)
-    ir = (cells[:, 0, None] * 8 + np.arange(8))[:, :, None]
-    ic = (cells[:, 1, None] * 8 + np.arange(8))[:, None, :]
-    tiles = img[ir, ic].astype(np.int64)  # (n, 8, 8[, 3])
+    ir = (cells[:, 0, None] * 8 + np.arange(h))[:, :, None]
+    ic = (cells[:, 1, None] * 8 + np.arange(w))[:, None, :]
+    tiles = img[ir, ic].astype(np.int64)  # (n, h, w[, 3])
     colour = tiles.ndim == 4
     if colour:
+        y = rgb_to_ycbcr_libjpeg(tiles.astype(np.uint8))[..., 0].astype(np.int64)
         low, high = -tiles.min(axis=-1), 255 - tiles.max(axis=-1)
         sat = (low == 0) | (high == 0)
         table, t_low, t_high = _saturated_moves(tiles[sat])
         low[sat], high[sat] = t_low, t_high
     else:
-        low, high = -tiles, 255 - tiles
+        y, low, high = tiles, -tiles, 255 - tiles
+    expand = None
+    if (h, w) != (8, 8):  # libjpeg replicates the last real row and column
+        u = np.minimum(np.arange(8), h - 1)
+        v = np.minimum(np.arange(8), w - 1)
+        expand = (u[:, None] * w + v[None, :]).reshape(64)
     keys = cells[:, 0] * 1_000_003 + cells[:, 1]
-    delta, ex = descend(y, lo, hi, low.reshape(n, 64), high.reshape(n, 64), keys, rounds)
-    add = delta.reshape(n, 8, 8)
-    out = img.copy()
+    k = h * w
+    edge = expand is not None  # few, and harder (each move shifts several copies): more time
+    delta, ex = descend(
+        y.reshape(n, k), lo, hi, low.reshape(n, k), high.reshape(n, k), keys,
+        rounds * (4 if edge else 1), expand, PATIENCE * (4 if edge else 1),
+    )  # fmt: skip
+    add = delta.reshape(n, h, w)
     if colour:
         rgb = tiles + add[..., None]
         rgb[sat] = tiles[sat] + table[np.arange(int(sat.sum())), add[sat] + SAT_RANGE]
-        out[ir, ic] = rgb.astype(np.uint8)
+        img[ir, ic] = rgb.astype(np.uint8)
     else:
-        out[ir, ic] = (tiles + add).astype(np.uint8)
-    logger.debug("greedy luma: %d → %d differing blocks", n, int((ex > 0).sum()))
-    return out
+        img[ir, ic] = (tiles + add).astype(np.uint8)
+    return int((ex > 0).sum())
 
 
 SAT_RANGE = 3
