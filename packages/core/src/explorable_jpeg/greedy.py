@@ -1,11 +1,12 @@
 """Greedy integer repair for fine tables: one ±1 sample move at a time, exactly.
 
 With steps of 1–2, 8-bit rounding noise is as wide as a bin and a block often misses by a
-few coefficients. :func:`descend` is a steepest descent over a block's 64 integer samples:
-every round it scores all 128 moves ``s_j ± 1`` with the linearised bin excess
+few coefficients. :func:`descend` is a steepest descent over a block's integer samples (its
+64, or for an edge block its real pixels, which libjpeg replicates): every round it scores
+all moves ``s_j ± 1`` with the linearised bin excess
 
     E(t + Δt) = Σ_k max(0, lo_k − t_k − Δt_k) + max(0, t_k + Δt_k − hi_k),
-    Δt = ±8·(DCT basis of sample j)        (libjpeg's DCT is ×8 orthonormal)
+    Δt = ±8·(DCT basis of sample j, summed over its copies)   (libjpeg's DCT: ×8 orthonormal)
 
 applies the best one if it lowers the exact excess of libjpeg's integer DCT, else a random
 ±1 kick unsticks the block; each block keeps its best state and is given up after
@@ -202,7 +203,15 @@ def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.nda
     return out
 
 
-def _luma_pass(img, cells, h, w, lo, hi, rounds) -> int:
+def _luma_pass(
+    img: np.ndarray,
+    cells: np.ndarray,
+    h: int,
+    w: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rounds: int,
+) -> int:
     """Greedy luma on blocks ``cells`` with ``h × w`` real pixels each (in place); returns
     how many still differ."""
     n = len(cells)
@@ -415,7 +424,18 @@ FIRST_TIER = 400
 """Candidate RGB changes tried for every sample before the full ``[−RADIUS, RADIUS]³``."""
 
 
-def _first_hit(group, ycc, now, other_now, want, keep, cand, index, other, n) -> np.ndarray:
+def _first_hit(
+    group: np.ndarray,
+    ycc: np.ndarray,
+    now: np.ndarray,
+    other_now: np.ndarray,
+    want: np.ndarray,
+    keep: np.ndarray,
+    cand: np.ndarray,
+    index: int,
+    other: int,
+    n: int,
+) -> np.ndarray:
     """Per sample, the first (smallest) ``(candidate, pixel)`` that realises it, as a flat
     index into ``(len(cand), P)``, or −1: Y of the pixel unchanged, the sum of component
     ``index`` in its new window, the ``other`` component's sum in its current one."""
@@ -435,7 +455,18 @@ def _first_hit(group, ycc, now, other_now, want, keep, cand, index, other, n) ->
     return np.where(flat[np.arange(len(group)), first], first, -1)
 
 
-def _realise_sample(img, py, px, fy, fx, index, other, target, col, cand) -> bool:
+def _realise_sample(
+    img: np.ndarray,
+    py: int,
+    px: int,
+    fy: int,
+    fx: int,
+    index: int,
+    other: int,
+    target: int,
+    col: np.ndarray,
+    cand: np.ndarray,
+) -> bool:
     """Change the ``fy × fx`` pixels at ``(py, px)`` so that component ``index``'s sample
     becomes ``target``, every pixel's Y and the ``other`` chroma sample unchanged."""
     group = img[py : py + fy, px : px + fx].reshape(-1, 3).astype(np.int64)
