@@ -55,3 +55,16 @@ def test_descent_repairs_what_the_greedy_stages_leave_at_q98(subsampling):
     assert (before > 0).sum() >= 5
     assert (after <= before).all() and after.sum() < 0.8 * before.sum()  # measured 0.70, 0.67
     assert diff_after > diff_before
+
+
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:0"])
+def test_one_pixel_edge_tiles(subsampling):
+    """161 = 20·8 + 1: the last MCU column is one pixel wide (eight moves or fewer)."""
+    from explorable_jpeg import decode_plain
+
+    img = natural_image(17, 161, seed=6)
+    _, code = compress(img, quality=98, subsampling=subsampling)
+    start = planes_to_image(component_planes_plain(code), code)
+    out = _mcu_descent(start.copy(), code)
+    assert (_mcu_scores(out, code) <= _mcu_scores(start, code)).all()
+    assert check(code, decode_plain(code)).identical_fraction > 0.99

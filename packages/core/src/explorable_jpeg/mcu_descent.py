@@ -7,8 +7,9 @@ blocks there. The encoder of one MCU tile, without its roundings, is linear in t
 of every coefficient under a move ``m`` of pixel ``p`` is ``J_p·m``. Each round, for every
 MCU, all moves (±1 on R, G or B, ±1 on all three) of all its pixels are scored with the
 linearised bin excess ``Σ max(0, lo − t − Δt, t + Δt − hi)``; the ``TOP`` best are
-simulated exactly (libjpeg's integer pipeline) and the best that lowers the exact excess is
-kept. An MCU stops when it re-encodes exactly or no proposal helps.
+simulated exactly (libjpeg's integer pipeline) and the best that lowers the exact excess
+without putting more coefficients out of their bins is kept. An MCU stops when it
+re-encodes exactly or no proposal helps.
 """
 
 from __future__ import annotations
@@ -74,30 +75,35 @@ def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, ro
 
     t = exact(tiles)
     cur = _excess(t, lo, hi)
+    wrong = _wrong(t, lo, hi)
     active = np.nonzero(cur > 0)[0]
+    n_top = min(TOP, len(effect))  # a one-pixel edge tile has few moves
     for _ in range(rounds):
         if active.size == 0:
             break
-        top = np.empty((len(active), TOP), dtype=np.int64)
+        top = np.empty((len(active), n_top), dtype=np.int64)
         for s0 in range(0, len(active), CHUNK):
             a = active[s0 : s0 + CHUNK]
             scores = _excess(t[a, None, :] + effect[None], lo[a, None], hi[a, None])
             new = tiles[a].reshape(len(a), n_pix, 1, -1) + moves[None, None]
             scores[((new < 0) | (new > 255)).any(axis=-1).reshape(len(a), -1)] = np.inf
-            top[s0 : s0 + CHUNK] = np.argpartition(scores, TOP, axis=1)[:, :TOP]
-        cand = np.repeat(tiles[active], TOP, axis=0).reshape(len(active), TOP, *tiles.shape[1:])
+            top[s0 : s0 + CHUNK] = np.argsort(scores, axis=1, kind="stable")[:, :n_top]
+        cand = np.repeat(tiles[active], n_top, axis=0).reshape(len(active), n_top, *tiles.shape[1:])
         p, m = top // nm, top % nm
-        cflat = cand.reshape(len(active), TOP, n_pix, -1)
-        ai, ti = np.meshgrid(np.arange(len(active)), np.arange(TOP), indexing="ij")
+        cflat = cand.reshape(len(active), n_top, n_pix, -1)
+        ai, ti = np.meshgrid(np.arange(len(active)), np.arange(n_top), indexing="ij")
         cflat[ai, ti, p] += moves[m]
-        ct = exact(cand.reshape(-1, *tiles.shape[1:])).reshape(len(active), TOP, -1)
+        ct = exact(cand.reshape(-1, *tiles.shape[1:])).reshape(len(active), n_top, -1)
         ce = _excess(ct, lo[active, None], hi[active, None])
+        cw = _wrong(ct, lo[active, None], hi[active, None])
+        ce = np.where(cw <= wrong[active, None], ce, np.inf)  # never more coefficients off
         best = ce.argmin(axis=1)
         gain = ce[np.arange(len(active)), best] < cur[active]
         win = active[gain]
         tiles[win] = cand[gain, best[gain]]
         t[win] = ct[gain, best[gain]]
         cur[win] = ce[gain, best[gain]]
+        wrong[win] = cw[gain, best[gain]]
         active = win[cur[win] > 0]
     img[pix] = tiles.astype(np.uint8)
     return int((cur > 0).sum())
@@ -121,6 +127,10 @@ def _cached_jacobian(code, g, pad_tiles):
             _JAC.clear()
         _JAC[key] = jacobian(code, g, pad_tiles)
     return _JAC[key]
+
+
+def _wrong(t, lo, hi):
+    return ((t < lo) | (t > hi)).sum(axis=-1)
 
 
 def _excess(t, lo, hi):

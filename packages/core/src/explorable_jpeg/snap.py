@@ -243,7 +243,6 @@ def snap(
     if _worth_greedy(int(active.sum()), code):
         img = _greedy_stages(img, code)
     img = _repair_groups(img, code, groups, search_rounds, seed)
-    img = _mcu_descent(img, code)
     if not _retry:
         return img
     if fallback is None:
@@ -277,7 +276,7 @@ def snap(
                 img[ys, xs] = tile
     if _worth_greedy(len(failing), code):
         img = _greedy_stages(img, code)  # what the retries left or broke
-    return img
+    return _mcu_descent(img, code)  # last: it never puts more coefficients off, per MCU
 
 
 GREEDY_MAX_STEP = 2
