@@ -14,7 +14,7 @@ from .color import rgb_to_ycbcr_libjpeg
 from .encoder import bin_bounds, unquantized_dct8
 from .errors import InvalidImageError
 from .jpeg_io import as_uint8_image, encode_with_libjpeg, read_jpeg
-from .padding import unreachable_blocks
+from .padding import free_blocks
 
 COMPONENT_NAMES = ("Y", "Cb", "Cr")
 
@@ -141,7 +141,7 @@ def check(code_or_path: JpegCode | str | os.PathLike | bytes, image) -> CheckRep
     reenc = read_jpeg(data)
     t8 = unquantized_dct8(img, code)
     reports = []
-    free = unreachable_blocks(code)
+    free = free_blocks(code)  # unreachable_blocks, cached per code object
     for i, (comp, rc, t, f) in enumerate(
         zip(code.components, reenc.components, t8, free, strict=True)
     ):
