@@ -59,8 +59,14 @@ def _moves_for(expand: tuple[int, ...]) -> np.ndarray:
     return np.concatenate([basis, -basis]).astype(np.float32)
 
 
-def _excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return (np.maximum(lo - t, 0) + np.maximum(t - hi, 0)).sum(axis=-1)
+def _excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis=-1) -> np.ndarray:
+    """Bin excess ``Σ max(0, lo − t, t − hi)`` over ``axis``."""
+    return (np.maximum(lo - t, 0) + np.maximum(t - hi, 0)).sum(axis=axis)
+
+
+def _wrong(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Coefficients out of their bins, counted over the last axis."""
+    return ((t < lo) | (t > hi)).sum(axis=-1)
 
 
 def _move_scores(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, moves: np.ndarray) -> np.ndarray:
@@ -147,15 +153,21 @@ def descend(
     return best_delta, best_ex
 
 
-def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
-    """Blocks ``(r, c)`` of component ``index`` that differ and lie wholly inside the image,
-    with their samples ``(n, 64)`` and bounds; None when there are none."""
+def _block_excess(code: JpegCode, image: np.ndarray, index: int):
+    """Component ``index``'s samples plane, its bin bounds (unreachable blocks free) and the
+    excess of every block ``(by, bx)``."""
     comp = code.components[index]
-    fy, fx = code.factors(index)
     plane = component_planes(image, code)[index]
     t8 = fdct_islow(blockify(plane.astype(np.int32) - 128))
     lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free_blocks(code)[index])
-    ex = (np.maximum(lo - t8, 0) + np.maximum(t8 - hi, 0)).sum(axis=(-2, -1))
+    return plane, lo, hi, _excess(t8, lo, hi, axis=(-2, -1))
+
+
+def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
+    """Blocks ``(r, c)`` of component ``index`` that differ and lie wholly inside the image,
+    with their samples ``(n, 64)`` and bounds; None when there are none."""
+    fy, fx = code.factors(index)
+    plane, lo, hi, ex = _block_excess(code, image, index)
     inside = np.zeros_like(ex, dtype=bool)
     inside[: code.height // (8 * fy), : code.width // (8 * fx)] = True
     cells = np.argwhere((ex > 0) & inside)
@@ -180,11 +192,7 @@ def greedy_luma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.nda
     """
     if code.factors(0) != (1, 1):
         return img
-    comp = code.components[0]
-    plane = component_planes(img, code)[0]
-    t8 = fdct_islow(blockify(plane.astype(np.int32) - 128))
-    lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free_blocks(code)[0])
-    ex = (np.maximum(lo - t8, 0) + np.maximum(t8 - hi, 0)).sum(axis=(-2, -1))
+    _, lo, hi, ex = _block_excess(code, img, 0)
     cells = np.argwhere(ex > 0)
     if len(cells) == 0:
         return img
@@ -269,8 +277,7 @@ def _saturated_moves(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     table = np.zeros((m, k, 3), dtype=np.int64)
     have = np.zeros((m, k), dtype=bool)
     have[:, SAT_RANGE] = True  # no change
-    r = np.arange(-SAT_RADIUS, SAT_RADIUS + 1)
-    cand = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    cand = _deltas(SAT_RADIUS)
     size = np.abs(cand).sum(axis=1)
     for s0 in range(0, m, 1024):
         px = rgb[s0 : s0 + 1024].astype(np.int64)
@@ -299,10 +306,10 @@ def _saturated_moves(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 RADIUS = 6
 
 
-@functools.lru_cache(maxsize=1)
-def _deltas() -> np.ndarray:
-    """Candidate RGB changes ``(m, 3)`` in ``[−RADIUS, RADIUS]³``, smallest first."""
-    r = np.arange(-RADIUS, RADIUS + 1)
+@functools.lru_cache(maxsize=2)
+def _deltas(radius: int = RADIUS) -> np.ndarray:
+    """Candidate RGB changes ``(m, 3)`` in ``[−radius, radius]³``, smallest first."""
+    r = np.arange(-radius, radius + 1)
     d = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
     return d[np.argsort(np.abs(d).sum(1), kind="stable")]
 

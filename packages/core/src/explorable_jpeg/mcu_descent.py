@@ -21,6 +21,7 @@ import numpy as np
 from .code import JpegCode
 from .color import RGB_TO_YCBCR
 from .dct import blockify, dct_blocks
+from .greedy import _excess, _wrong
 from .sampling import box_downsample
 
 logger = logging.getLogger(__name__)
@@ -127,11 +128,3 @@ def _cached_jacobian(code, g, pad_tiles):
             _JAC.clear()
         _JAC[key] = jacobian(code, g, pad_tiles)
     return _JAC[key]
-
-
-def _wrong(t, lo, hi):
-    return ((t < lo) | (t > hi)).sum(axis=-1)
-
-
-def _excess(t, lo, hi):
-    return (np.maximum(lo - t, 0) + np.maximum(t - hi, 0)).sum(axis=-1)

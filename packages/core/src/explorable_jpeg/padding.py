@@ -88,12 +88,12 @@ def _block_map(
     return a, u[:, rank:]
 
 
-def _source_map(n: int, size: int, padded: int, f: int, fmax: int) -> np.ndarray:
+def _source_map(rows: bool, size: int, padded: int, f: int, fmax: int) -> np.ndarray:
     """Source index of each of ``padded`` full-resolution rows (or columns) under libjpeg's
     padding of an image ``size`` long: replication, and for rows beyond the last multiple
     of the maximum factor a cycle over the last ``f`` rows (as :mod:`.snap` models it)."""
     r = np.arange(padded)
-    if n == 0:  # columns: plain replication of the last column
+    if not rows:  # columns: plain replication of the last column
         return np.minimum(r, size - 1)
     hv = -(-size // fmax) * fmax
     return np.minimum(np.where(r < hv, r, hv - f + (r - hv) % f), size - 1)
@@ -112,8 +112,8 @@ def unreachable_blocks(code: JpegCode) -> list[np.ndarray]:
     for i, comp in enumerate(code.components):
         fy, fx = code.factors(i)
         by, bx = comp.blocks
-        rmap = _source_map(1, code.height, 8 * fy * by, fy, code.max_v)
-        cmap = _source_map(0, code.width, 8 * fx * bx, fx, code.max_h)
+        rmap = _source_map(True, code.height, 8 * fy * by, fy, code.max_v)
+        cmap = _source_map(False, code.width, 8 * fx * bx, fx, code.max_h)
         rel_r = rmap.reshape(by, 8 * fy) - (8 * fy * np.arange(by))[:, None]
         rel_c = cmap.reshape(bx, 8 * fx) - (8 * fx * np.arange(bx))[:, None]
         ident_r = (rel_r == np.arange(8 * fy)).all(axis=1)
@@ -228,11 +228,6 @@ def _gap_normal(
     kept = np.zeros(n, dtype=bool)
     kept[idx] = True
     return kept, np.clip(t, lo, hi) - t
-
-
-def has_unreachable(code: JpegCode) -> bool:
-    """Whether any block of ``code`` is unreachable (see :func:`unreachable_blocks`)."""
-    return any(f.any() for f in unreachable_blocks(code))
 
 
 _CACHE: weakref.WeakKeyDictionary[JpegCode, list[np.ndarray]] = weakref.WeakKeyDictionary()
