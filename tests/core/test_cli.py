@@ -45,3 +45,17 @@ def test_console_script_entry_point_runs(tmp_path):
         check=False,
     )
     assert proc.returncode == 0 and "decode" in proc.stdout
+
+
+def test_decode_with_self_ensemble(tmp_path, capsys):
+    src, jpg = tmp_path / "s.png", tmp_path / "x.jpg"
+    Image.fromarray(natural_image(40, 56, seed=7)).save(src)
+    main(["compress", str(src), "-q", "10", "-o", str(jpg)])
+    one, two = tmp_path / "one.png", tmp_path / "two.png"
+    assert main(["decode", str(jpg), "-o", str(one), "--model", "l1"]) == 0
+    assert main(["decode", str(jpg), "-o", str(two), "--model", "l1", "--ensemble", "2"]) == 0
+    assert main(["check", str(jpg), str(two)]) == 0
+    assert not np.array_equal(np.asarray(Image.open(one)), np.asarray(Image.open(two)))
+    capsys.readouterr()
+    assert main(["decode", str(jpg), "-o", str(two), "--model", "plain", "--ensemble", "2"]) == 2
+    assert "--ensemble needs a neural model" in capsys.readouterr().err

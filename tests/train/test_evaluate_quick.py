@@ -28,7 +28,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
             str(folder),
             "--quick",
             "--models",
-            "libjpeg,jpegqs,plain,l1,gan",
+            "libjpeg,jpegqs,plain,l1,l1x2,gan",
             "--out",
             str(out),
         ]  # fmt: skip
@@ -40,7 +40,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
     assert "lpips" in cfg["not_computed"] and "niqe" in cfg["not_computed"]
     rows = payload["summary"]
     models = {r["model"] for r in rows}
-    assert {"libjpeg", "plain", "l1", "gan"} <= models
+    assert {"libjpeg", "plain", "l1", "l1x2", "gan"} <= models
     assert {r["mode"] for r in rows} == {"gray", "color"}
     for r in rows:
         assert r["n"] == 2
@@ -50,10 +50,13 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
         assert r["decode_s"] >= 0
         if r["stlpips"] is not None:
             assert 0 <= r["stlpips"] < 1
-        if r["model"] in ("plain", "l1", "gan"):
+        if r["model"] in ("plain", "l1", "l1x2", "gan"):
             assert r["identical_fraction"] == 1.0  # our decoders are exactly consistent
         if r["model"] != "gan":
             assert r["diversity"] == 0.0
+    l1 = {(r["mode"], r["qf"]): r["psnr_y"] for r in rows if r["model"] == "l1"}
+    l1x2 = {(r["mode"], r["qf"]): r["psnr_y"] for r in rows if r["model"] == "l1x2"}
+    assert l1.keys() == l1x2.keys() and l1 != l1x2  # the ensemble is a different decoding
     gan = [r for r in rows if r["model"] == "gan"]
     assert all(r["diversity"] >= 0 for r in gan)
     assert "| gray | 10 | libjpeg |" in md and "not computed — lpips" in md
@@ -87,3 +90,11 @@ def test_markdown_table_has_a_vgg_column_only_when_measured():
     head, rule, line = vgg.splitlines()
     assert "ST-LPIPS (VGG)" in head and "0.2345" in line
     assert head.count("|") == rule.count("|") == line.count("|") == 13
+
+
+def test_model_names_with_an_ensemble():
+    assert evaluate._neural_name("l1") == ("l1", 1)
+    assert evaluate._neural_name("l1x8") == ("l1", 8)
+    for bad in ("l1x3", "l2", "l1x"):
+        with pytest.raises(ValueError, match="unknown model"):
+            evaluate._neural_name(bad)

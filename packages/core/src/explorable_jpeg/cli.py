@@ -99,6 +99,8 @@ def _decode_one(args, decoder, src: Path, out: Path) -> None:
     if decoder is None:
         if args.z_in or args.z_out:
             raise CliError("--z-in/--z-out need a neural model (--model gan)")
+        if args.ensemble != 1:
+            raise CliError("--ensemble needs a neural model (--model l1 or gan)")
         _save_png(decode_plain(code), str(out))
         return
     z = None
@@ -111,7 +113,7 @@ def _decode_one(args, decoder, src: Path, out: Path) -> None:
             z = torch.zeros(decoder.z_shape(code))
     elif args.z_in or args.z_out:
         raise CliError("the l1 model has no z; use --model gan")
-    _save_png(decoder.decode(code, z=z), str(out))
+    _save_png(decoder.decode(code, z=z, ensemble=args.ensemble), str(out))
     if args.z_out:
         save_z(args.z_out, z, code)
 
@@ -351,6 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, help="draw a random z from this seed (gan)")
     d.add_argument("--z-in", help="control signal z (.safetensors) to decode with (gan)")
     d.add_argument("--z-out", help="write the z used (.safetensors), e.g. for explore --z-in")
+    d.add_argument(
+        "--ensemble",
+        type=int,
+        choices=[1, 2, 4, 8],
+        default=1,
+        help="average over N flipped/transposed copies of the code: a little more accurate, "
+        "N times the network time (for --model l1; it averages the gan's texture away)",
+    )
     _model_args(d)
     d.set_defaults(func=_cmd_decode)
 

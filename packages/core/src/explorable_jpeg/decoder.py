@@ -35,6 +35,14 @@ from .models.luma import coefficients_to_pixels
 from .plain import component_planes_plain
 from .sampling import pad_replicate, upsample_display
 from .snap import snap
+from .symmetry import (
+    coefficients_forward,
+    coefficients_inverse,
+    grid_forward,
+    grid_inverse,
+    table_forward,
+    transforms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -222,13 +230,20 @@ class Decoder(nn.Module):
 
     # ------------------------------------------------------------------ decoding
     def decode_planes(
-        self, code: JpegCode, z: torch.Tensor | None = None, tile_blocks: int | None = TILE_BLOCKS
+        self,
+        code: JpegCode,
+        z: torch.Tensor | None = None,
+        tile_blocks: int | None = TILE_BLOCKS,
+        ensemble: int = 1,
     ) -> torch.Tensor:
         """Consistent float planes ``(C, H, W)`` (YCbCr or gray, [0, 255] scale).
 
         Differentiable w.r.t. ``z`` when ``tile_blocks`` is None (no tiling). Large images
         are processed in overlapping tiles of ``tile_blocks`` blocks (halo = receptive field).
+        ``ensemble`` (1, 2, 4, 8): average the decodings of that many flipped/transposed
+        copies of the code (:mod:`explorable_jpeg.symmetry`), ``ensemble`` times the work.
         """
+        views = transforms(ensemble)
         dev = self.device
         zt = self._check_z(code, z)
         hp, wp = code.padded_size()
@@ -236,14 +251,19 @@ class Decoder(nn.Module):
         ty = _to_tensor(comp_y.table, dev)[None]
         qy = blocks_to_channels(_to_tensor(comp_y.coefficients, dev))[None]
         zy = None if zt is None else zt[None, :, : qy.shape[-2], : qy.shape[-1]]
-        coeffs = _tiled(
-            lambda q, z_: self.luma(q, ty, z_),
-            [qy, zy],
-            [1, 1],
-            1,
-            self.luma.config.receptive_blocks,
-            tile_blocks,
-        )
+        coeffs = 0.0
+        for k in views:
+            tk = table_forward(ty, k)
+            out = _tiled(
+                lambda q, z_, tk=tk: self.luma(q, tk, z_),
+                [coefficients_forward(qy, k), None if zy is None else grid_forward(zy, k)],
+                [1, 1],
+                1,
+                self.luma.config.receptive_blocks,
+                tile_blocks,
+            )
+            coeffs = coeffs + coefficients_inverse(out, k)
+        coeffs = coeffs / len(views)
         luma = coefficients_to_pixels(coeffs, ty)[0]
         fy, fx = code.factors(0)
         luma = pad_replicate(upsample_display(luma, fy, fx), hp, wp)[:hp, :wp]
@@ -264,29 +284,44 @@ class Decoder(nn.Module):
             tabs.append(t)
         up = torch.stack(ups)[None]
         fac = code.factors(1)
-        res = _tiled(
-            lambda y, u, z_: self.chroma(y, u, tabs[0][None], fac, z_),
-            [luma[None, None], up, zt[None] if zt is not None else None],
-            [8, 8, 1],
-            8,
-            self.chroma.config.receptive_blocks,
-            tile_blocks,
-        )
+        res = 0.0
+        # 4:2:2-like chroma: no transposition (it would be a sampling the net has not seen)
+        chroma_views = transforms(ensemble, transpose=fac[0] == fac[1])
+        for k in chroma_views:
+            tk = table_forward(tabs[0][None], k)
+            fk = (fac[1], fac[0]) if k & 4 else fac
+            out = _tiled(
+                lambda y, u, z_, tk=tk, fk=fk: self.chroma(y, u, tk, fk, z_),
+                [grid_forward(luma[None, None], k), grid_forward(up, k)]
+                + [None if zt is None else grid_forward(zt[None], k)],
+                [8, 8, 1],
+                8,
+                self.chroma.config.receptive_blocks,
+                tile_blocks,
+            )
+            res = res + grid_inverse(out, k)
+        res = res / len(chroma_views)
         pred = up[0] + res[0]
         chroma = [project_tensor(pred[k], qs[k], tabs[k], code.factors(k + 1)) for k in (0, 1)]
         planes = torch.stack([luma, *chroma])
         return planes[:, : code.height, : code.width]
 
     @torch.inference_mode()
-    def decode(self, code: JpegCode, z=None, seed: int | None = None) -> np.ndarray:
+    def decode(
+        self, code: JpegCode, z=None, seed: int | None = None, ensemble: int = 1
+    ) -> np.ndarray:
         """Decode to uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray that re-encodes to ``code``.
 
         ``z``: control signal of shape :meth:`z_shape` (gan variant); ``seed``: draw a random
         z instead (ignored by the l1 variant). ``z=None`` and no seed: z = 0, deterministic.
+        ``ensemble`` (1, 2, 4 or 8): self-ensemble over flipped/transposed copies of the code
+        (:mod:`explorable_jpeg.symmetry`): a little more accurate for ``ensemble`` times the
+        network time (l1, 384-px photos at quality 10: +0.04 dB with 2, +0.08 dB with 8). For
+        the gan variant it also averages texture away: use it for the l1 decoder.
         """
         if z is None and seed is not None and self.z_channels:
             z = self.random_z(code, seed)
-        planes = self.decode_planes(code, z)
+        planes = self.decode_planes(code, z, ensemble=ensemble)
         return snap(planes.double().cpu().numpy(), code, fallback=component_planes_plain)
 
     def sample(self, code: JpegCode, n: int, seed: int = 0) -> list[np.ndarray]:

@@ -157,19 +157,31 @@ def make_decoders(
             )
         elif name == "plain":
             decoders[name] = lambda code, data, s: ej.decode_plain(code)
-        elif name in NEURAL:
+        elif name.split("x")[0] in NEURAL:
             from explorable_jpeg.decoder import Decoder  # optional: needs torch + weights
 
-            dec = Decoder.from_pretrained(weights, variant=name, device=device)
-            if name == "gan" and dec.z_channels:
-                decoders[name] = lambda code, data, s, dec=dec: np.asarray(dec.decode(code, seed=s))
+            variant, ens = _neural_name(name)
+            dec = Decoder.from_pretrained(weights, variant=variant, device=device)
+            if variant == "gan" and dec.z_channels:
+                decoders[name] = lambda code, data, s, dec=dec, e=ens: np.asarray(
+                    dec.decode(code, seed=s, ensemble=e)
+                )
             else:
-                decoders[name] = lambda code, data, s, dec=dec: np.asarray(
-                    dec.decode(code, seed=seed)
+                decoders[name] = lambda code, data, s, dec=dec, e=ens: np.asarray(
+                    dec.decode(code, seed=seed, ensemble=e)
                 )
         else:
             raise ValueError(f"unknown model {name!r}; use {', '.join(KNOWN_MODELS)}")
     return decoders
+
+
+def _neural_name(name: str) -> tuple[str, int]:
+    """``"l1"`` → ``("l1", 1)``; ``"l1x8"`` → ``("l1", 8)``: the decoder with a self-ensemble
+    of 8 flipped/transposed views (:mod:`explorable_jpeg.symmetry`)."""
+    variant, x, ens = name.partition("x")
+    if variant not in NEURAL or (x and ens not in ("2", "4", "8")):
+        raise ValueError(f"unknown model {name!r}; use {', '.join(KNOWN_MODELS)} (l1x8: ensemble)")
+    return variant, int(ens or 1)
 
 
 def evaluate_image(
@@ -192,7 +204,7 @@ def evaluate_image(
     res: dict[str, dict[str, float]] = {}
     ref_psnr = M.psnr(luma(ej.libjpeg_decode(data)), y_ref)
     for name, dec in decoders.items():
-        n = max(1, z_samples) if name == "gan" else 1
+        n = max(1, z_samples) if name.startswith("gan") else 1
         outs, times = [], []
         for k in range(n):
             t0 = time.perf_counter()
