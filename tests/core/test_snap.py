@@ -134,3 +134,24 @@ def test_real_fine_table_file_decodes_exactly(fixtures_dir):
     code = read_jpeg(fixtures_dir / "realworld_mate_blinds.jpg")
     report = check(code, decode_plain(code))
     assert report.consistent, report.summary()
+
+
+def test_refine_adam_matches_torch_optim_to_the_bit():
+    """snap's own Adam (torch.optim's first use imports torch._dynamo, 1.9 s) is the same
+    arithmetic as torch.optim.Adam."""
+    import torch
+
+    from explorable_jpeg.snap import _Adam
+
+    torch.manual_seed(0)
+    a = torch.randn(3, 5, 7, dtype=torch.float64, requires_grad=True)
+    b = a.detach().clone().requires_grad_(True)
+    ref, mine = torch.optim.Adam([a], lr=0.3), _Adam(b, 0.3)
+    for _ in range(30):
+        for x in (a, b):
+            x.grad = None
+            (x.sin() * x).sum().backward()
+        ref.step()
+        mine.step()
+    assert torch.equal(a, b)
+    assert not torch.equal(a, torch.zeros_like(a))
