@@ -22,6 +22,7 @@
 #   LUMA_MINUTES=3.0 CHROMA_MINUTES=0.5 SESSION_MINUTES=3.9 OUT=/tmp/out \
 #     bash packages/train/scripts/gpu_window.sh                  # window 2 as run (285 s)
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
+#   WINDOW=gan OUT=/tmp/out bash packages/train/scripts/gpu_window.sh  # the gan on l1 v3
 #
 # Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (46 MiB; the
 # bundled weights are tracked files and travel anyway: with the 15 MiB of tracked files that
@@ -43,6 +44,20 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 source "$(dirname "$0")/window_lib.sh"
+
+if [ "${WINDOW:-l1}" = gan ]; then
+  # WINDOW=gan: the explorable decoder rebuilt on l1 v3 (160 × 10; the shipped gan v4 is
+  # 96 × 5, built on l1 v2, and its z = 0 decoding is 18 MSE behind l1 v3 on val). z weights
+  # start at zero (gan.init = the l1 weights), the diversity term of gan v2's CPU stage
+  # (w_div = 2) makes z matter, the adversarial weight of the 2026-11-26 sweep (w_adv = 1).
+  # Luma only (the chroma phase follows on CPU or in the next window: chroma is 0.45 M).
+  # The perceptual term stays off: stlpips-pytorch is not on the GPU box.
+  GAN=(--set 'gan.init="weights/l1"' --set 'phases=["gan_luma"]' --set data.batch=32
+       --set data.crop=128 --set "gan.luma_minutes=$(m "${LUMA_MINUTES:-7.8}")")
+  launch gan_l1v3 packages/train/configs/gan.toml "${GAN[@]}" --set gan.w_div=2.0
+  finish
+  exit 0
+fi
 
 L1=packages/train/configs/l1.toml
 CONT=(--set 'l1.init="weights/l1"' --set l1.amp=true --set 'phases=["l1_luma", "l1_chroma"]'
