@@ -82,7 +82,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def decode_in_process(jpeg_path: str, model: str) -> dict:
+def decode_in_process(jpeg_path: str, model: str, ensemble: int = 1) -> dict:
     """Child-process body: time Decoder.decode on a file, report seconds and peak RSS."""
     _reset_peak_rss()
     import torch
@@ -93,9 +93,11 @@ def decode_in_process(jpeg_path: str, model: str) -> dict:
     t_lib, _ = timed(lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), repeat=3)
     code = ej.read_jpeg(data)
     dec = Decoder.from_pretrained(variant=model, device="cpu")
-    t_dec, image = timed(lambda: dec.decode(code), repeat=2 if code.width < 2000 else 1)
+    t_dec, image = timed(
+        lambda: dec.decode(code, ensemble=ensemble), repeat=2 if code.width < 2000 else 1
+    )
     with torch.inference_mode():
-        t_net, _ = timed(lambda: dec.decode_planes(code))
+        t_net, _ = timed(lambda: dec.decode_planes(code, ensemble=ensemble))
     return {
         "size": f"{code.width}x{code.height}",
         "libjpeg_s": t_lib,
@@ -108,7 +110,7 @@ def decode_in_process(jpeg_path: str, model: str) -> dict:
     }
 
 
-def bench_models(big_jpeg: bytes, model: str) -> list[dict]:
+def bench_models(big_jpeg: bytes, model: str, ensemble: int = 1) -> list[dict]:
     small = make_test_jpeg(512 * 512 / 1e6, 10, "4:2:0")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +118,8 @@ def bench_models(big_jpeg: bytes, model: str) -> list[dict]:
             path = Path(tmp) / "in.jpg"
             path.write_bytes(data)
             out = subprocess.run(
-                [sys.executable, __file__, "--child", str(path), "--model", model],
+                [sys.executable, __file__, "--child", str(path), "--model", model]
+                + ["--ensemble", str(ensemble)],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -199,6 +202,7 @@ def print_explorer(row: dict) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="gan", choices=["gan", "l1"])
+    p.add_argument("--ensemble", type=int, default=1, choices=[1, 2, 4, 8], help="self-ensemble")
     p.add_argument("--skip-models", action="store_true", help="only the plain pipeline")
     p.add_argument("--skip-explorer", action="store_true", help="no snap/explorer section")
     p.add_argument("--child", help=argparse.SUPPRESS)
@@ -209,7 +213,7 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.child:
-        print(json.dumps(decode_in_process(args.child, args.model)))
+        print(json.dumps(decode_in_process(args.child, args.model, args.ensemble)))
         return
 
     data = make_test_jpeg(args.megapixels, args.quality, args.subsampling)
@@ -234,8 +238,9 @@ def main() -> None:
         print(f"{name:<24}{t:>10.3f}{t / t_lib:>12.1f}")
     models, explorer = [], []
     if not args.skip_models:
-        models = bench_models(data, args.model)
-        print(f"\n{args.model} decoder (CPU, fresh process each)")
+        models = bench_models(data, args.model, args.ensemble)
+        ens = f", ensemble of {args.ensemble}" if args.ensemble > 1 else ""
+        print(f"\n{args.model} decoder{ens} (CPU, fresh process each)")
         print(
             f"{'image':<14}{'decode s':>10}{'× libjpeg':>11}{'networks s':>12}{'peak RSS MB':>13}"
         )
@@ -261,6 +266,8 @@ def main() -> None:
                 "identical_fraction": report.identical_fraction,
                 "seconds": rows,
                 "ratio_to_libjpeg": {k: v / t_lib for k, v in rows.items()},
+                "model": args.model,
+                "ensemble": args.ensemble,
                 "models": models,
                 "explorer": explorer,
             },
