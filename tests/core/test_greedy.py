@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorable_jpeg import check, compress, decode_plain
+from explorable_jpeg import check, compress, decode_plain, read_jpeg
 from explorable_jpeg.color import rgb_to_ycbcr_libjpeg
 from explorable_jpeg.encoder import component_planes, encode_coefficients
 from explorable_jpeg.greedy import greedy_chroma, greedy_luma
@@ -103,3 +103,35 @@ def test_greedy_luma_repairs_edge_blocks(gray):
 
     before, after = edge_failing(start), edge_failing(greedy_luma(start, code))
     assert before >= 5 and after <= before * (0.25 if gray else 0.6)  # measured: 6, 16 of 31
+
+
+def _bright_cyan(seed: int) -> np.ndarray:
+    """Sky-like colour with G and B clipped at 255 on ~80% of the pixels."""
+    base = natural_image(64, 96, seed=seed).astype(int)
+    return np.clip(base + np.array([100, 170, 190]), 0, 255).astype(np.uint8)
+
+
+def test_realisable_steps_know_saturated_groups():
+    """With G = B = 255 and Y fixed, a pixel cannot raise its Cb (that needs more blue):
+    the +1 step is not offered for such a sample, while an unsaturated one gets both."""
+    from explorable_jpeg.greedy import _realisable_steps
+
+    img = np.full((16, 16, 3), 128, dtype=np.uint8)
+    img[:2, :2] = (224, 255, 255)  # the group of sample 0 of the Cb block (4:2:0)
+    data, _ = compress(img, quality=95, subsampling="4:2:0")
+    code = read_jpeg(data)
+    samples = component_planes(img, code)[1][:8, :8].reshape(1, 64).astype(np.int64)
+    low, high = _realisable_steps(img, code, 1, np.array([[0, 0]]), samples)
+    assert high[0, 0] == 0 and low[0, 0] == -1
+    assert high[0, 9] == 1 and low[0, 9] == -1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_saturated_chroma_blocks_are_repaired_at_q95(seed):
+    """Chroma blocks solved as samples whose moves fall on saturated pixels are solved
+    again with realisable moves only (before: 99.92–99.95% of the coefficients)."""
+    img = _bright_cyan(seed)
+    data, _ = compress(img, quality=95, subsampling="4:2:0")
+    code = read_jpeg(data)
+    report = check(code, decode_plain(code))
+    assert report.consistent, report.summary()

@@ -337,16 +337,45 @@ def greedy_chroma(img: np.ndarray, code: JpegCode, rounds: int = ROUNDS) -> np.n
         low, high = -samples, 255 - samples
         keys = (cells[:, 0] * 1_000_003 + cells[:, 1]) * 4 + index
         delta, ex = descend(samples, lo, hi, low, high, keys, rounds)
-        solved = ex == 0
+        solved = np.nonzero(ex == 0)[0]
         done = _realise(out, code, index, cells[solved], samples[solved], delta[solved])
+        # Solved as samples but not realisable in RGB (typically saturated pixels, where Y
+        # pins the colour): solve again with each sample's moves limited to the ±1 that
+        # one pixel of its group can realise alone (:func:`_realisable_steps`).
+        again = solved[~done]
+        redone = 0
+        if again.size:
+            c2, s2 = cells[again], samples[again]
+            low2, high2 = _realisable_steps(out, code, index, c2, s2)
+            d2, ex2 = descend(s2, lo[again], hi[again], low2, high2, keys[again] + 2, rounds)
+            ok = np.nonzero(ex2 == 0)[0]
+            redone = int(_realise(out, code, index, c2[ok], s2[ok], d2[ok]).sum())
         logger.debug(
-            "greedy chroma %d: %d differing blocks, %d solved as samples, %d realised",
+            "greedy chroma %d: %d differing blocks, %d solved as samples, %d + %d realised",
             index,
             len(cells),
-            int(solved.sum()),
-            done,
+            solved.size,
+            int(done.sum()),
+            redone,
         )
     return out
+
+
+def _realisable_steps(
+    img: np.ndarray, code: JpegCode, index: int, cells: np.ndarray, samples: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample of the blocks ``cells``, the moves ``low ∈ {−1, 0}``, ``high ∈ {0, 1}``
+    that one pixel of its group realises alone (Y of every pixel and the other chroma
+    sample unchanged, as in :func:`_single_pixel`). Groups do not overlap, so any
+    combination of these moves is realisable at once."""
+    out = []
+    for step in (-1, 1):
+        delta = np.full(samples.shape, step, dtype=np.int64)
+        bi, j, pick, *_ = _single_pixel_picks(img, code, index, cells, samples, delta)
+        ok = np.zeros(samples.shape, dtype=bool)
+        ok[bi, j] = pick >= 0
+        out.append(np.where(ok, step, 0))
+    return out[0], out[1]
 
 
 def _realise(
@@ -358,13 +387,13 @@ def _realise(
     delta: np.ndarray,
 ) -> int:
     """Give the chroma samples of ``cells`` their new values ``samples + delta`` in ``img``
-    (in place), block by block and all or nothing; returns the blocks realised."""
+    (in place), block by block and all or nothing; returns which blocks were realised."""
     fy, fx = code.factors(index)
     other = 3 - index
     cand = _deltas()
-    single = _single_pixel(img, code, index, cells, samples, delta)
-    done = int(single.sum())
-    for (r, c), s, d in zip(cells[~single], samples[~single], delta[~single], strict=True):
+    done = _single_pixel(img, code, index, cells, samples, delta)
+    for b in np.nonzero(~done)[0]:
+        (r, c), s, d = cells[b], samples[b], delta[b]
         ys0, xs0 = r * 8 * fy, c * 8 * fx
         backup = img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx].copy()
         ok = True
@@ -376,7 +405,7 @@ def _realise(
                 ok = False
                 break
         if ok:
-            done += 1
+            done[b] = True
         else:
             img[ys0 : ys0 + 8 * fy, xs0 : xs0 + 8 * fx] = backup
     return done
@@ -393,11 +422,35 @@ def _single_pixel(
     """The vectorised common case of :func:`_realise`: every changed sample of a block is
     realised by changing one pixel of its group. Applies the blocks where that works (in
     place) and returns them as a bool ``(n,)``; the others are left to the full search."""
+    bi, j, pick, rows, cols, group = _single_pixel_picks(img, code, index, cells, samples, delta)
+    ok_block = np.ones(len(cells), dtype=bool)
+    if bi.size == 0:
+        return ok_block
+    n = group.shape[1]
+    np.logical_and.at(ok_block, bi, pick >= 0)
+    sel = np.nonzero(ok_block[bi])[0]
+    ci, pi = pick[sel] // n, pick[sel] % n
+    img[rows[sel, pi], cols[sel, pi]] = (group[sel, pi] + _deltas()[ci]).astype(np.uint8)
+    return ok_block
+
+
+def _single_pixel_picks(
+    img: np.ndarray,
+    code: JpegCode,
+    index: int,
+    cells: np.ndarray,
+    samples: np.ndarray,
+    delta: np.ndarray,
+):
+    """For every changed sample ``(bi, j)`` (``delta[bi, j] ≠ 0``): the first realising
+    ``(candidate, pixel)`` as a flat index (−1: none), and the pixel rows, columns and
+    RGB ``(S, fy·fx[, 3])`` of its group. Nothing is changed."""
     fy, fx = code.factors(index)
     other, n = 3 - index, fy * fx
     bi, j = np.nonzero(delta)
     if bi.size == 0:
-        return np.ones(len(cells), dtype=bool)
+        empty = np.zeros((0, n), dtype=np.int64)
+        return bi, j, bi, empty, empty, np.zeros((0, n, 3), dtype=np.int64)
     u, v = j // 8, j % 8
     py = cells[bi, 0] * 8 * fy + u * fy
     px = cells[bi, 1] * 8 * fx + v * fx
@@ -419,12 +472,7 @@ def _single_pixel(
         for s0 in range(0, len(todo), step):
             t = todo[s0 : s0 + step]
             pick[t] = _first_hit(group[t], *(a[t] for a in args), tier, index, other, n)
-    ok_block = np.ones(len(cells), dtype=bool)
-    np.logical_and.at(ok_block, bi, pick >= 0)
-    sel = np.nonzero(ok_block[bi])[0]
-    ci, pi = pick[sel] // n, pick[sel] % n
-    img[rows[sel, pi], cols[sel, pi]] = (group[sel, pi] + full[ci]).astype(np.uint8)
-    return ok_block
+    return bi, j, pick, rows, cols, group
 
 
 FIRST_TIER = 400
