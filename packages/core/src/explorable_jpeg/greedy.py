@@ -365,14 +365,22 @@ def _realisable_steps(
     img: np.ndarray, code: JpegCode, index: int, cells: np.ndarray, samples: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per sample of the blocks ``cells``, the moves ``low ∈ {−1, 0}``, ``high ∈ {0, 1}``
-    that one pixel of its group realises alone (Y of every pixel and the other chroma
-    sample unchanged, as in :func:`_single_pixel`). Groups do not overlap, so any
-    combination of these moves is realisable at once."""
+    that one pixel of its group realises alone with one of the ``FIRST_TIER`` smallest RGB
+    changes (Y of every pixel and the other chroma sample unchanged, as in
+    :func:`_single_pixel`). Groups do not overlap, so any combination of these moves is
+    realisable at once. Only groups with a channel at 0 or 255 are tested (the others get
+    ±1: away from the cube's faces a small change always exists)."""
+    fy, fx = code.factors(index)
+    rows = cells[:, 0, None, None, None] * 8 * fy + (np.arange(8) * fy)[:, None, None]
+    cols = cells[:, 1, None, None, None] * 8 * fx + (np.arange(8) * fx)[None, :, None]
+    oy, ox = np.divmod(np.arange(fy * fx), fx)
+    group = img[np.minimum(rows + oy, code.height - 1), np.minimum(cols + ox, code.width - 1)]
+    test = ((group == 0) | (group == 255)).any(axis=(-1, -2)).reshape(len(cells), 64)
     out = []
     for step in (-1, 1):
-        delta = np.full(samples.shape, step, dtype=np.int64)
-        bi, j, pick, *_ = _single_pixel_picks(img, code, index, cells, samples, delta)
-        ok = np.zeros(samples.shape, dtype=bool)
+        delta = np.where(test, step, 0)
+        bi, j, pick, *_ = _single_pixel_picks(img, code, index, cells, samples, delta, False)
+        ok = ~test
         ok[bi, j] = pick >= 0
         out.append(np.where(ok, step, 0))
     return out[0], out[1]
@@ -441,10 +449,12 @@ def _single_pixel_picks(
     cells: np.ndarray,
     samples: np.ndarray,
     delta: np.ndarray,
+    full_search: bool = True,
 ):
     """For every changed sample ``(bi, j)`` (``delta[bi, j] ≠ 0``): the first realising
     ``(candidate, pixel)`` as a flat index (−1: none), and the pixel rows, columns and
-    RGB ``(S, fy·fx[, 3])`` of its group. Nothing is changed."""
+    RGB ``(S, fy·fx[, 3])`` of its group. Nothing is changed. ``full_search=False``: only
+    the ``FIRST_TIER`` smallest changes are tried."""
     fy, fx = code.factors(index)
     other, n = 3 - index, fy * fx
     bi, j = np.nonzero(delta)
@@ -464,10 +474,11 @@ def _single_pixel_picks(
     now = ycc[..., index].sum(axis=1)
     other_now = ycc[..., other].sum(axis=1)
     keep = n * ((other_now + bias) // n) - bias  # the other sample's current window
-    args = (ycc, now, other_now, want, keep)
+    args = (now, other_now, want, keep)
     full = _deltas()
     pick = np.full(len(bi), -1, dtype=np.int64)  # flat (candidate, pixel) index
-    for tier, step in ((full[:FIRST_TIER], 128), (full, 16)):  # small changes first
+    tiers = ((full[:FIRST_TIER], 128), (full, 16))[: 2 if full_search else 1]
+    for tier, step in tiers:  # small changes first
         todo = np.nonzero(pick < 0)[0]
         for s0 in range(0, len(todo), step):
             t = todo[s0 : s0 + step]
@@ -481,7 +492,6 @@ FIRST_TIER = 400
 
 def _first_hit(
     group: np.ndarray,
-    ycc: np.ndarray,
     now: np.ndarray,
     other_now: np.ndarray,
     want: np.ndarray,
@@ -493,16 +503,24 @@ def _first_hit(
 ) -> np.ndarray:
     """Per sample, the first (smallest) ``(candidate, pixel)`` that realises it, as a flat
     index into ``(len(cand), P)``, or −1: Y of the pixel unchanged, the sum of component
-    ``index`` in its new window, the ``other`` component's sum in its current one."""
-    new = group[:, None, :, :] + cand[None, :, None, :]  # (s, m, P, 3)
+    ``index`` in its new window, the ``other`` component's sum in its current one.
+    The colour conversions are done once per distinct pixel colour (saturated regions
+    repeat a few colours)."""
+    s_, p_ = group.shape[:2]
+    uniq, inv = np.unique(group.reshape(-1, 3), axis=0, return_inverse=True)
+    new = uniq[:, None, :] + cand[None]  # (U, m, 3)
     valid = ((new >= 0) & (new <= 255)).all(axis=-1)
     y2 = rgb_to_ycbcr_libjpeg(np.clip(new, 0, 255).astype(np.uint8)).astype(np.int64)
-    base = ycc[:, None]
-    si = now[:, None, None] + y2[..., index] - base[..., index]
-    so = other_now[:, None, None] + y2[..., other] - base[..., other]
+    base = rgb_to_ycbcr_libjpeg(uniq.astype(np.uint8)).astype(np.int64)[:, None]
+    same = valid & (y2[..., 0] == base[..., 0])  # (U, m)
+    inv = inv.reshape(s_, p_)
+    d_index = (y2[..., index] - base[..., index])[inv].transpose(0, 2, 1)  # (s, m, P)
+    d_other = (y2[..., other] - base[..., other])[inv].transpose(0, 2, 1)
+    si = now[:, None, None] + d_index
+    so = other_now[:, None, None] + d_other
     w0, k0 = want[:, None, None], keep[:, None, None]
     hit = (
-        valid & (y2[..., 0] == base[..., 0])
+        same[inv].transpose(0, 2, 1)
         & (si >= w0) & (si <= w0 + n - 1) & (so >= k0) & (so <= k0 + n - 1)
     )  # fmt: skip
     flat = hit.reshape(len(group), -1)
