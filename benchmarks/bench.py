@@ -110,11 +110,11 @@ def decode_in_process(jpeg_path: str, model: str, ensemble: int = 1) -> dict:
     }
 
 
-def bench_models(big_jpeg: bytes, model: str, ensemble: int = 1) -> list[dict]:
+def bench_models(big_jpeg: bytes, model: str, ensemble: int = 1, big: str = "12MP") -> list[dict]:
     small = make_test_jpeg(512 * 512 / 1e6, 10, "4:2:0")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, data in (("512x512 QF10", small), ("12MP", big_jpeg)):
+        for name, data in (("512x512 QF10", small), (big, big_jpeg)):
             path = Path(tmp) / "in.jpg"
             path.write_bytes(data)
             out = subprocess.run(
@@ -238,7 +238,7 @@ def main() -> None:
         print(f"{name:<24}{t:>10.3f}{t / t_lib:>12.1f}")
     models, explorer = [], []
     if not args.skip_models:
-        models = bench_models(data, args.model, args.ensemble)
+        models = bench_models(data, args.model, args.ensemble, f"{args.megapixels:g}MP")
         ens = f", ensemble of {args.ensemble}" if args.ensemble > 1 else ""
         print(f"\n{args.model} decoder{ens} (CPU, fresh process each)")
         print(
