@@ -370,11 +370,8 @@ def _realisable_steps(
     :func:`_single_pixel`). Groups do not overlap, so any combination of these moves is
     realisable at once. Only groups with a channel at 0 or 255 are tested (the others get
     ±1: away from the cube's faces a small change always exists)."""
-    fy, fx = code.factors(index)
-    rows = cells[:, 0, None, None, None] * 8 * fy + (np.arange(8) * fy)[:, None, None]
-    cols = cells[:, 1, None, None, None] * 8 * fx + (np.arange(8) * fx)[None, :, None]
-    oy, ox = np.divmod(np.arange(fy * fx), fx)
-    group = img[np.minimum(rows + oy, code.height - 1), np.minimum(cols + ox, code.width - 1)]
+    bi, j = np.divmod(np.arange(len(cells) * 64), 64)
+    group = img[_group_pixels(code, index, cells[bi], j)]  # (n·64, fy·fx, 3)
     test = ((group == 0) | (group == 255)).any(axis=(-1, -2)).reshape(len(cells), 64)
     out = []
     for step in (-1, 1):
@@ -393,7 +390,7 @@ def _realise(
     cells: np.ndarray,
     samples: np.ndarray,
     delta: np.ndarray,
-) -> int:
+) -> np.ndarray:
     """Give the chroma samples of ``cells`` their new values ``samples + delta`` in ``img``
     (in place), block by block and all or nothing; returns which blocks were realised."""
     fy, fx = code.factors(index)
@@ -461,13 +458,9 @@ def _single_pixel_picks(
     if bi.size == 0:
         empty = np.zeros((0, n), dtype=np.int64)
         return bi, j, bi, empty, empty, np.zeros((0, n, 3), dtype=np.int64)
-    u, v = j // 8, j % 8
-    py = cells[bi, 0] * 8 * fy + u * fy
-    px = cells[bi, 1] * 8 * fx + v * fx
-    bias = _bias(cells[bi, 1] * 8 + v, fy, fx)
+    bias = _bias(cells[bi, 1] * 8 + j % 8, fy, fx)
     target = samples[bi, j] + delta[bi, j]
-    oy, ox = (a.ravel() for a in np.meshgrid(np.arange(fy), np.arange(fx), indexing="ij"))
-    rows, cols = py[:, None] + oy, px[:, None] + ox  # (S, P)
+    rows, cols = _group_pixels(code, index, cells[bi], j)
     group = img[rows, cols].astype(np.int64)  # (S, P, 3)
     ycc = rgb_to_ycbcr_libjpeg(group.astype(np.uint8)).astype(np.int64)
     want = n * target - bias  # the new sample's window of sums: [want, want + n − 1]
@@ -484,6 +477,18 @@ def _single_pixel_picks(
             t = todo[s0 : s0 + step]
             pick[t] = _first_hit(group[t], *(a[t] for a in args), tier, index, other, n)
     return bi, j, pick, rows, cols, group
+
+
+def _group_pixels(
+    code: JpegCode, index: int, cells: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns ``(S, fy·fx)`` of the pixels that component ``index``'s sample ``j``
+    (row-major in its 8×8 block) of block ``cells[s]`` averages."""
+    fy, fx = code.factors(index)
+    oy, ox = np.divmod(np.arange(fy * fx), fx)
+    rows = (cells[:, 0] * 8 + j // 8)[:, None] * fy + oy
+    cols = (cells[:, 1] * 8 + j % 8)[:, None] * fx + ox
+    return rows, cols
 
 
 FIRST_TIER = 400
