@@ -45,6 +45,37 @@ fi
 
 source "$(dirname "$0")/window_lib.sh"
 
+if [ "${WINDOW:-l1}" = gan_perc ]; then
+  # WINDOW=gan_perc (2026-11-27): the explorable decoder rebuilt on l1 v4 (160 × 10) WITH the
+  # VGG perceptual term of gan v4's CPU stage, which needs the data of
+  # `python packages/train/scripts/pack_perceptual.py --photos` (carry data_cache/gpu_perc:
+  # int8 VGG ST-LPIPS + the package's sources + the photos as lossless WebP, 46.7 MiB; the
+  # AlexNet ST-LPIPS stays the held-out metric, and the probe has none here). Four runs share
+  # the GPU: three luma recipes and one chroma run (its luma condition is gan v4's luma,
+  # kept by a one-step luma phase; p_gt_luma = 0.5 shows it the true luma half the time).
+  P=${PERC_DIR:-data_cache/gpu_perc}
+  "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
+  "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
+  export PYTHONPATH="$P/pylib:$PYTHONPATH"
+  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=[\"$P/extra\"]" --set 'data.val=""'
+          --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
+  GP=(--set 'gan.init="weights/l1"' --set data.batch=32 --set data.crop=128
+      --set gan.perc_net=\"vgg\" --set gan.perc_batch=16 --set gan.div_reduce=\"batch\"
+      --set gan.adv_start=50 --set gan.w_div=3.0)
+  LM=$(m "${LUMA_MINUTES:-6.3}")
+  CFG=packages/train/configs/gan_perc.toml
+  launch p30 "$CFG" "${GP[@]}" --set gan.w_perc=30.0 --set "gan.luma_minutes=$LM"
+  launch p100 "$CFG" "${GP[@]}" --set gan.w_perc=100.0 --set "gan.luma_minutes=$LM"
+  launch p30adv3 "$CFG" "${GP[@]}" --set gan.w_perc=30.0 --set gan.w_adv=3.0 \
+    --set gan.lr_g=1e-4 --set "gan.luma_minutes=$LM"
+  launch chroma "$CFG" "${GP[@]}" --set 'gan.init="weights/gan"' \
+    --set 'gan.chroma_init="weights/l1"' --set 'phases=["gan_luma", "gan_chroma"]' \
+    --set gan.luma_steps=1 --set gan.w_perc=30.0 --set gan.w_div=1.0 \
+    --set gan.div_cap_chroma=2.0 --set "gan.chroma_minutes=$LM"
+  finish
+  exit 0
+fi
+
 if [ "${WINDOW:-l1}" = gan ]; then
   # WINDOW=gan: the explorable decoder rebuilt on l1 v3 (160 × 10; the shipped gan v4 is
   # 96 × 5, built on l1 v2, and its z = 0 decoding is 18 MSE behind l1 v3 on val). z weights
