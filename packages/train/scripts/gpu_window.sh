@@ -23,6 +23,8 @@
 #     bash packages/train/scripts/gpu_window.sh                  # window 2 as run (285 s)
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
 #   WINDOW=gan OUT=/tmp/out bash packages/train/scripts/gpu_window.sh  # the gan on l1 v3
+#   WINDOW=gan_perc SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
+#       # gan v5 as run on 2026-11-27 (timeout_s 540, carry data_cache/gpu_perc only)
 #
 # Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (46 MiB; the
 # bundled weights are tracked files and travel anyway: with the 15 MiB of tracked files that
