@@ -164,6 +164,38 @@ def test_resume_continues_with_identical_next_step(full_run, image_dir, tmp_path
         assert a[2][key] == b[2][key], key
 
 
+def test_resume_with_a_larger_budget_continues_a_finished_phase(full_run, image_dir, tmp_path):
+    """A finished phase is done for the same budget; with a raised ``*_steps`` it goes on from
+    the saved step exactly as one longer run would."""
+    base = [
+        *TINY,
+        f'data.train="{image_dir}"',
+        f'gan.init="{full_run / "l1"}"',
+        'phases=["gan_luma"]',
+    ]
+    long, short = tmp_path / "long", tmp_path / "short"
+    cfg = str(CONFIGS / "smoke.toml")
+    assert main([cfg, *_sets([*base, "gan.luma_steps=4", f'run_dir="{long}"'])]) == 0
+    two = [*base, "gan.luma_steps=2", f'run_dir="{short}"']
+    assert main([cfg, *_sets(two)]) == 0
+    assert main([cfg, *_sets(two), "--resume"]) == 0  # same budget: already done
+    assert [r["step"] for r in _rows(short / "log_gan_luma.csv")] == ["0", "1"]
+    four = [*base, "gan.luma_steps=4", f'run_dir="{short}"']
+    assert main([cfg, *_sets(four), "--resume"]) == 0
+    meta = json.loads((short / "checkpoint.json").read_text())
+    assert meta["step"] == 4 and meta["done"] == ["gan_luma"] and meta["phase"] is None
+    a, b = _rows(long / "log_gan_luma.csv"), _rows(short / "log_gan_luma.csv")
+    assert [r["step"] for r in b] == ["0", "1", "2", "3"]
+    for key in ("g_loss", "d_loss", "l1_z0", "div_ratio"):
+        assert [r[key] for r in a] == [r[key] for r in b], key
+    # a phase whose state was replaced by a later phase's is not reopened
+    both = [*TINY, f'data.train="{image_dir}"', f'gan.init="{full_run / "l1"}"']
+    both += ['phases=["gan_luma", "gan_chroma"]', f'run_dir="{tmp_path / "both"}"']
+    assert main([cfg, *_sets(both)]) == 0
+    assert main([cfg, *_sets([*both, "gan.luma_steps=3"]), "--resume"]) == 0
+    assert len(_rows(tmp_path / "both" / "log_gan_luma.csv")) == 2
+
+
 def test_l1_fine_tune_from_exported_weights_with_extra_folders(full_run, image_dir, tmp_path):
     """``l1.init`` starts from a weights folder (its architecture, not ``[model]``), so the
     first logged L1 equals the source decoder's; ``data.extra`` adds training images."""

@@ -30,7 +30,7 @@ from .checkpoint import read_checkpoint_meta
 from .config import config_to_dict, load_config
 from .data import load_folder
 from .distributed import barrier, cleanup, setup
-from .loop import Context, SessionEnd
+from .loop import Context, SessionEnd, reopen_finished
 
 logger = logging.getLogger("explorable_jpeg_train")
 
@@ -112,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{run_dir} has a checkpoint: pass --resume, or choose another run_dir")
     if info.is_main:
         (run_dir / "config.toml.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
+    meta, reopened = reopen_finished(cfg, meta)
+    if reopened:
+        logger.info(
+            "%s: finished at step %d, but this config's budget is larger: continuing it",
+            reopened,
+            meta["step"],
+        )
     images = probe = []
     todo = [ph for ph in cfg.phases if ph not in (meta or {}).get("done", [])]
     if needs_images(todo):

@@ -62,11 +62,53 @@ class Context:
         return list((self.meta or {}).get("done", []))
 
     def mark_done(self, phase: str) -> None:
-        self.meta = dict(self.meta or {})
+        path = self.run_dir / ckpt.CKPT_JSON
+        # the file also holds what save_checkpoint adds (optimizer groups, generator devices)
+        on_disk = json.loads(path.read_text()) if path.is_file() else {}
+        self.meta = {**on_disk, **(self.meta or {})}
         self.meta["done"] = [*self.done, phase]
         self.meta["phase"] = None
+        if phase_budget(self.cfg, phase) is not None:
+            self.meta["state_of"] = phase  # checkpoint.npz still holds this phase's state
+        self._write_meta()
+
+    def _write_meta(self) -> None:
         if self.dist.is_main:
             (self.run_dir / ckpt.CKPT_JSON).write_text(json.dumps(self.meta, indent=2))
+
+
+def reopen_finished(cfg: RunConfig, meta: dict | None) -> tuple[dict | None, str | None]:
+    """``--resume`` with a raised budget continues a finished phase: the phase whose state
+    the checkpoint still holds (the last one trained) is taken off ``done`` when the budget
+    of ``cfg`` (``*_steps`` / ``*_minutes``) is not yet spent at the saved step and time;
+    it then resumes at that step like an interrupted phase (its learning-rate schedule
+    follows the new budget). Returns ``(meta, reopened phase or None)``."""
+    if not meta or meta.get("phase") is not None:
+        return meta, None
+    done = list(meta.get("done", []))
+    state_of = meta.get("state_of")
+    if state_of is None:  # checkpoints written before state_of: the last phase trained
+        trained = [p for p in done if phase_budget(cfg, p) is not None]
+        state_of = trained[-1] if trained else None
+    budget = phase_budget(cfg, state_of) if state_of in cfg.phases else None
+    if budget is None or budget_spent(*budget, meta.get("step", 0), meta.get("elapsed", 0.0)):
+        return meta, None
+    return {**meta, "done": [p for p in done if p != state_of], "phase": state_of}, state_of
+
+
+def phase_budget(cfg: RunConfig, phase: str) -> tuple[int, float] | None:
+    """``(steps, minutes)`` limits of a training phase (0: none); None for ``export``."""
+    return {
+        "l1_luma": (cfg.l1.luma_steps, cfg.l1.luma_minutes),
+        "l1_chroma": (cfg.l1.chroma_steps, cfg.l1.chroma_minutes),
+        "gan_luma": (cfg.gan.luma_steps, cfg.gan.luma_minutes),
+        "gan_chroma": (cfg.gan.chroma_steps, cfg.gan.chroma_minutes),
+    }.get(phase)
+
+
+def budget_spent(steps: int, minutes: float, step: int, seconds: float) -> bool:
+    """The stopping rule of :meth:`PhaseRun.running`."""
+    return bool((steps and step >= steps) or (minutes and seconds >= minutes * 60.0))
 
 
 def warmup_constant(step: int, base: float, warmup: int) -> float:
@@ -152,10 +194,8 @@ class PhaseRun:
         return self.seconds / self.budget if self.budget else 1.0
 
     def running(self) -> bool:
-        stop = (self.max_steps and self.step >= self.max_steps) or (
-            self.budget and self.seconds >= self.budget
-        )
-        return not self._agree(bool(stop))
+        stop = budget_spent(self.max_steps, self.budget / 60.0, self.step, self.seconds)
+        return not self._agree(stop)
 
     def _agree(self, flag: bool) -> bool:
         """All ranks stop together (rank clocks differ)."""
