@@ -26,19 +26,22 @@
 #   WINDOW=gan_perc SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
 #       # gan v5 as run on 2026-11-27 (timeout_s 540, carry data_cache/gpu_perc only)
 #
-# Carry: data_cache/train, data_cache/train_extra, data_cache/val_probe (46 MiB; the
-# bundled weights are tracked files and travel anyway: with the 15 MiB of tracked files that
-# is 61 of the 64 MiB a call may send — drop train_extra from the carry and from COMMON if
-# the tree grows). Runs start from tracked weights, not from a carried run dir, for that
-# reason.
+# Carry: data_cache/train and data_cache/val_probe (39 MiB). The bundled weights are tracked
+# files and travel anyway: 22.5 MiB since gan v5, so data_cache/train_extra (another 9 MiB)
+# no longer fits the 64 MiB a call may send; the script uses it only when it is there. Runs
+# start from tracked weights, not from a carried run dir, for that reason.
 set -u
 OUT=${OUT:-runs/window_out}
 PY=${PY:-python3}
 SCALE=${SCALE:-1}
 SMOKE=${SMOKE:-0}
 RUNS=runs/window
+# extra photos only when carried (the tracked files are 22.5 MiB since gan v5: with them,
+# train + train_extra + val_probe is over the 64 MiB a call carries; leave train_extra out)
+XTRA='[]'
+[ -d data_cache/train_extra ] && XTRA='["data_cache/train_extra"]'
 COMMON=(--set 'data.val="data_cache/val_probe"' --set eval_every=100 --set probe_crop=160
-        --set 'data.extra=["data_cache/train_extra"]')
+        --set "data.extra=$XTRA")
 SMALL=()
 if [ "$SMOKE" = 1 ]; then
   SMALL=(--set data.crop=32 --set data.batch=2 --set probe_batch=2 --set eval_every=2
