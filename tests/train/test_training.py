@@ -196,6 +196,25 @@ def test_resume_with_a_larger_budget_continues_a_finished_phase(full_run, image_
     assert len(_rows(tmp_path / "both" / "log_gan_luma.csv")) == 2
 
 
+def test_critic_warmup_trains_only_the_critic(full_run, image_dir, tmp_path):
+    run_dir = tmp_path / "cw"
+    sets = [*TINY, f'data.train="{image_dir}"', f'gan.init="{full_run / "l1"}"']
+    sets += ['phases=["gan_luma"]', "gan.luma_steps=3", "gan.critic_warmup=2"]
+    assert main([str(CONFIGS / "smoke.toml"), *_sets([*sets, f'run_dir="{run_dir}"'])]) == 0
+    rows = _rows(run_dir / "log_gan_luma.csv")
+    assert [bool(r["g_loss"]) for r in rows] == [False, False, True]
+    assert all(r["d_loss"] for r in rows)
+    # two critic-only steps and one generator step: the generator moved once
+    start = checkpoint.load_npz_state(full_run / "l1" / "luma.npz")
+    end = checkpoint.load_npz_state(run_dir / "gan" / "luma.npz")
+    assert any(not torch.equal(start[k], end[k]) for k in start)
+    short = tmp_path / "cw2"
+    sets2 = [*sets[:-2], "gan.luma_steps=2", "gan.critic_warmup=2", f'run_dir="{short}"']
+    assert main([str(CONFIGS / "smoke.toml"), *_sets(sets2)]) == 0
+    end2 = checkpoint.load_npz_state(short / "gan" / "luma.npz")
+    assert all(torch.equal(start[k], end2[k]) for k in start)
+
+
 def test_l1_fine_tune_from_exported_weights_with_extra_folders(full_run, image_dir, tmp_path):
     """``l1.init`` starts from a weights folder (its architecture, not ``[model]``), so the
     first logged L1 equals the source decoder's; ``data.extra`` adds training images."""

@@ -83,6 +83,8 @@ class GanConfig:
     gp_weight: float = 10.0
     drift: float = 1e-3  # ε·E[D(real)²] keeps critic values near 0 (ProGAN)
     adv_start: int = 0  # generator steps before the adversarial term is switched on
+    critic_warmup: int = 0  # first steps train only the critic (a fresh critic for a trained
+    # generator: without it the diversity term runs ahead before the critic pushes back)
     w_adv: float = 1e-2
     w_range: float = 1.0
     w_map: float = 1.0

@@ -13,7 +13,8 @@ exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 3. One batched forward with z ∈ {0, z*, z1, z2}:
    ``L_G = w_zero·L1(z=0) + w_map·L1(z*) + w_adv·(−E D(fakes z*, z1, z2))
    + w_range·L_range + w_div·L_div(z1, z2) + w_perc·L_perc(z1)``; Adam with warm-up and
-   clipping.
+   clipping. The first ``critic_warmup`` steps skip 2–3 (a fresh critic for a trained
+   generator).
 
 Chroma: the same with the chroma critic; the chroma net is conditioned on the luma decoded
 with z1 by the fixed luma net (or, with probability ``p_gt_luma``, the true luma); the range
@@ -273,6 +274,11 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
             row.update(
                 d_loss=loss_d.item(), wdist=(d_real.mean() - d_fake.mean()).item(), gp=gp.item()
             )
+        if run.step < g.critic_warmup:  # the generator waits for a fresh critic
+            if run.step % cfg.log_every == 0:
+                run.log(row)
+            run.end_step(save_outputs)
+            continue
         # ---- generator step
         b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, parts.chroma)
         n = b.q.shape[0]
@@ -304,7 +310,7 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
             l_adv = L.generator_adversarial_loss(D(fake))
             loss_g = loss_g + g.w_adv * l_adv
             row["g_adv"] = l_adv.item()
-        lr_g = warmup_constant(run.step, g.lr_g, g.warmup)
+        lr_g = warmup_constant(run.step - g.critic_warmup, g.lr_g, g.warmup)
         gnorm = optimizer_step(opt_g, loss_g, g_params, g.clip_g, ctx.dist, lr_g)
         row.update(
             g_loss=loss_g.item(),
