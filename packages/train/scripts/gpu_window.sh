@@ -36,12 +36,10 @@ PY=${PY:-python3}
 SCALE=${SCALE:-1}
 SMOKE=${SMOKE:-0}
 RUNS=runs/window
-# extra photos only when carried (the tracked files are 22.5 MiB since gan v5: with them,
-# train + train_extra + val_probe is over the 64 MiB a call carries; leave train_extra out)
-XTRA='[]'
-[ -d data_cache/train_extra ] && XTRA='["data_cache/train_extra"]'
+# extra_if DIR: `data.extra` with DIR when it was carried, else empty (see Carry above)
+extra_if() { if [ -d "$1" ]; then echo "[\"$1\"]"; else echo "[]"; fi; }
 COMMON=(--set 'data.val="data_cache/val_probe"' --set eval_every=100 --set probe_crop=160
-        --set "data.extra=$XTRA")
+        --set "data.extra=$(extra_if data_cache/train_extra)")
 SMALL=()
 if [ "$SMOKE" = 1 ]; then
   SMALL=(--set data.crop=32 --set data.batch=2 --set probe_batch=2 --set eval_every=2
@@ -56,19 +54,16 @@ if [ "${WINDOW:-l1}" = gan_perc ]; then
   # `python packages/train/scripts/pack_perceptual.py --photos` (carry data_cache/gpu_perc:
   # int8 VGG ST-LPIPS + the package's sources + the photos as lossless WebP, 46.7 MiB; the
   # AlexNet ST-LPIPS stays the held-out metric, and the probe has none here). Four runs share
-  # the GPU: three luma recipes and one chroma run (its luma condition is the committed gan's
-  # luma (v4 when v5 was trained),
-  # kept by a one-step luma phase; p_gt_luma = 0.5 shows it the true luma half the time).
+  # the GPU: three luma recipes and one chroma run (its luma condition is the committed
+  # gan's luma, v4 when v5 was trained, kept by a one-step luma phase; p_gt_luma = 0.5
+  # shows it the true luma half the time).
   P=${PERC_DIR:-data_cache/gpu_perc}
   "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
   "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
   export PYTHONPATH="$P/pylib:$PYTHONPATH"
-  # extra/ only when carried: with gan v5's 10.9 MB the tracked files are 22.5 MiB, and
-  # 22.5 + 46.7 MiB is over the 64 MiB a call carries; `rm -r data_cache/gpu_perc/extra`
-  # before the call (39.9 MiB) keeps it under
-  EXTRA="[]"
-  [ -d "$P/extra" ] && EXTRA="[\"$P/extra\"]"
-  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$EXTRA" --set 'data.val=""'
+  # with the 22.5 MiB of tracked files, 46.7 MiB is over the 64 MiB a call carries:
+  # `rm -r data_cache/gpu_perc/extra` before the call (39.9 MiB)
+  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
           --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
   GP=(--set 'gan.init="weights/l1"' --set data.batch=32 --set data.crop=128
       --set gan.perc_net=\"vgg\" --set gan.perc_batch=16 --set gan.div_reduce=\"batch\"
