@@ -88,7 +88,15 @@ def full_run(image_dir, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize(
     "name",
-    ["l1.toml", "l1_finetune.toml", "l1_grow.toml", "gan.toml", "gan_perc.toml", "smoke.toml"],
+    [
+        "l1.toml",
+        "l1_finetune.toml",
+        "l1_grow.toml",
+        "l1_ema_cpu.toml",
+        "gan.toml",
+        "gan_perc.toml",
+        "smoke.toml",
+    ],
 )
 def test_configs_load(name):
     cfg = load_config(CONFIGS / name)
@@ -679,3 +687,62 @@ def test_gan_grow_option_grows_the_init_luma_net(full_run, image_dir, tmp_path):
     )
     state = checkpoint.load_npz_state(run_dir / "gan" / "luma.npz")
     assert state["body.1.z_proj.weight"].shape == (12, 64, 1, 1)
+
+
+def test_weight_average_follows_its_formula():
+    from explorable_jpeg_train.ema import averaged, make_ema, update_ema
+
+    net = torch.nn.Linear(3, 2)
+    assert make_ema(net, 0.0) is None and averaged(net, None) is net
+    with pytest.raises(ValueError, match="ema decay"):
+        make_ema(net, 1.0)
+    ema = make_ema(net, 0.9)
+    update_ema(ema, net)  # the first update copies θ
+    start = net.weight.detach().clone()
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    update_ema(ema, net)  # θ̄ ← 0.9·θ̄ + 0.1·θ
+    torch.testing.assert_close(averaged(net, ema).weight, start + 0.1)
+    assert not averaged(net, ema).weight.requires_grad
+
+
+def _npz_prefixed(run_dir: Path, prefix: str) -> dict[str, np.ndarray]:
+    with np.load(run_dir / "checkpoint.npz") as npz:
+        return {k[len(prefix) :]: npz[k] for k in npz.files if k.startswith(prefix)}
+
+
+@pytest.mark.parametrize("phase", ["l1_luma", "gan_luma"])
+def test_ema_is_what_a_phase_writes_and_resumes_bit_exactly(phase, full_run, image_dir, tmp_path):
+    """With ``ema`` the phase writes the weight average (not the raw weights), checkpoints it,
+    and a run resumed mid-way writes the same average as one straight run."""
+    part = "l1" if phase == "l1_luma" else "gan"
+    base = [*TINY, f'data.train="{image_dir}"', f'phases=["{phase}"]', f"{part}.ema=0.5"]
+    base += [f"{part}.luma_steps=3", f'{part}.init="{full_run / "l1"}"']
+    cfg = str(CONFIGS / "smoke.toml")
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    assert main([cfg, *_sets([*base, f'run_dir="{straight}"'])]) == 0
+    assert main([cfg, *_sets([*base, f'run_dir="{resumed}"']), "--session-steps", "2"]) == 0
+    assert main([cfg, *_sets([*base, f'run_dir="{resumed}"']), "--resume"]) == 0
+    name = "luma_ema" if part == "l1" else "generator_ema"
+    avg = _npz_prefixed(straight, f"model/{name}/module.")
+    raw = _npz_prefixed(straight, "model/luma/")
+    out = checkpoint.load_npz_state(straight / part / "luma.npz")
+    assert avg.keys() == raw.keys() == out.keys()
+    assert all(np.array_equal(out[k].numpy(), avg[k]) for k in out)
+    assert any(not np.array_equal(avg[k], raw[k]) for k in avg)
+    again = checkpoint.load_npz_state(resumed / part / "luma.npz")
+    assert all(torch.equal(out[k], again[k]) for k in out)
+
+
+def test_ema_switched_on_when_resuming_an_older_checkpoint_starts_there(
+    full_run, image_dir, tmp_path
+):
+    run_dir = tmp_path / "r"
+    base = [*TINY, f'data.train="{image_dir}"', 'phases=["l1_luma"]', "l1.luma_steps=3"]
+    base += [f'l1.init="{full_run / "l1"}"', f'run_dir="{run_dir}"']
+    cfg = str(CONFIGS / "smoke.toml")
+    assert main([cfg, *_sets(base), "--session-steps", "2"]) == 0
+    assert not _npz_prefixed(run_dir, "model/luma_ema/")
+    assert main([cfg, *_sets([*base, "l1.ema=0.9"]), "--resume"]) == 0
+    assert _npz_prefixed(run_dir, "model/luma_ema/module.")
+    assert json.loads((run_dir / "checkpoint.json").read_text())["step"] == 3

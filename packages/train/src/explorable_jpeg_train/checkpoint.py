@@ -99,6 +99,22 @@ def read_checkpoint_meta(run_dir: Path) -> dict | None:
     return json.loads(p.read_text())
 
 
+def load_module_if_saved(run_dir: Path, name: str, module: torch.nn.Module) -> bool:
+    """Restore ``module`` from the checkpoint's ``model/<name>/`` entries when it has them
+    (a module added on resume, such as a weight average, starts fresh otherwise)."""
+    prefix = f"model/{name}/"
+    with np.load(Path(run_dir) / CKPT_NPZ, allow_pickle=False) as npz:
+        state = {
+            k[len(prefix) :]: torch.from_numpy(npz[k].copy())
+            for k in npz.files
+            if k.startswith(prefix)
+        }
+    if not state:
+        return False
+    module.load_state_dict(state, strict=True)
+    return True
+
+
 def load_checkpoint(
     run_dir: Path,
     modules: dict[str, torch.nn.Module],

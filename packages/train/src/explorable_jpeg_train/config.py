@@ -56,6 +56,7 @@ class L1Config:
     init: str = ""  # fine-tune from an npz run dir or weights folder (its architecture wins)
     grow: bool = False  # with init: grow its luma net into [model]'s size (grow.py)
     amp: bool = False  # luma net in bfloat16 autocast (loss, IDCT and optimiser in float32)
+    ema: float = 0.0  # decay β of the weight average probed and written out (ema.py); 0: off
 
 
 @dataclasses.dataclass
@@ -103,6 +104,7 @@ class GanConfig:
     init: str = ""  # npz run dir or weights folder; empty: this run's l1/ output
     chroma_init: str = ""  # the chroma net's source when not init's (e.g. an earlier gan)
     grow: bool = False  # grow init's luma net into [model]'s size (grow.py)
+    ema: float = 0.0  # decay β of the generator's weight average written out (ema.py); 0: off
     critic: CriticConfig = dataclasses.field(default_factory=CriticConfig)
 
 

@@ -50,6 +50,7 @@ from .critic import (
     luma_critic_input,
 )
 from .distributed import broadcast_module
+from .ema import averaged, make_ema, update_ema
 from .grow import grow_luma
 from .l1_phase import chroma_condition, project_chroma
 from .loop import (
@@ -236,14 +237,18 @@ class _ChromaParts:
 
 
 def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -> None:
-    """The GAN loop shared by both phases (module docstring, steps 1–3); ``probe()`` adds
-    the probe metrics every ``eval_every`` steps."""
+    """The GAN loop shared by both phases (module docstring, steps 1–3); ``probe(net)`` adds
+    the probe metrics every ``eval_every`` steps and ``save_outputs(net)`` writes the run's
+    generator — the weight average with ``[gan] ema`` (``ema.py``), else ``G`` itself."""
     cfg, g, dev = ctx.cfg, ctx.cfg.gan, ctx.device
     opt_g = _adam(G.parameters(), g.lr_g, g.betas_g)
     opt_d = _adam(D.parameters(), g.lr_d, g.betas_d)
     run.register(
         {"luma" if not parts.chroma else "chroma": G, "critic": D}, {"opt_g": opt_g, "opt_d": opt_d}
     )
+    ema = make_ema(G, g.ema)
+    run.attach_ema("generator_ema", ema)
+    save_g = lambda: save_outputs(averaged(G, ema))  # noqa: E731
     use_critic = g.n_critic > 0 and g.w_adv > 0
     perc = L.PerceptualLoss(g.perc_net, dev) if g.w_perc > 0 else None
     if g.div_cap_scale not in ("none", "table"):
@@ -312,6 +317,7 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
             row["g_adv"] = l_adv.item()
         lr_g = warmup_constant(run.step - g.critic_warmup, g.lr_g, g.warmup)
         gnorm = optimizer_step(opt_g, loss_g, g_params, g.clip_g, ctx.dist, lr_g)
+        update_ema(ema, G)
         row.update(
             g_loss=loss_g.item(),
             l1_z0=l_zero.item(),
@@ -322,11 +328,11 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
             g_grad_norm=gnorm,
         )
         if probe is not None and ctx.dist.is_main and run.step % cfg.eval_every == 0:
-            row.update(probe())
+            row.update(probe(averaged(G, ema)))
         if run.step % cfg.log_every == 0:
             run.log(row)
-        run.end_step(save_outputs)
-    run.save(save_outputs)
+        run.end_step(save_g)
+    run.save(save_g)
     run.close()
 
 
@@ -348,12 +354,12 @@ def run_gan_luma(ctx: Context) -> None:
     lp = ctx.perceptual() if ctx.dist.is_main else None
     ref = probe_baseline(probe_b, lp)
 
-    def probe() -> dict:
+    def probe(net: LumaNet) -> dict:
         probe_gen.manual_seed(0)
-        return luma_probe(G, probe_b, probe_gen, ref, lp)
+        return luma_probe(net, probe_b, probe_gen, ref, lp)
 
     parts = _LumaParts(G, g.critic.pixels)
-    _train(ctx, run, G, D, parts, lambda: write_gan_dir(ctx, G, None), probe)
+    _train(ctx, run, G, D, parts, lambda net: write_gan_dir(ctx, net, None), probe)
 
 
 # ---------------------------------------------------------------- chroma
@@ -379,4 +385,4 @@ def run_gan_chroma(ctx: Context) -> None:
     broadcast_module(G, ctx.dist)
     broadcast_module(D, ctx.dist)
     parts = _ChromaParts(G, luma, g.p_gt_luma)
-    _train(ctx, run, G, D, parts, lambda: write_gan_dir(ctx, None, G))
+    _train(ctx, run, G, D, parts, lambda net: write_gan_dir(ctx, None, net))

@@ -25,6 +25,7 @@ from .batch import probe_batch, sample_batch
 from .checkpoint import load_decoder_weights, load_npz_state, save_npz
 from .config import config_to_dict
 from .distributed import broadcast_module
+from .ema import averaged, make_ema, update_ema
 from .grow import grow_luma
 from .loop import Context, PhaseRun, optimizer_step, probe_baseline, psnr, warmup_cosine
 
@@ -77,6 +78,8 @@ def run_l1_luma(ctx: Context) -> None:
     broadcast_module(net, ctx.dist)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.l1.lr)
     run.register({"luma": net}, {"opt": opt})
+    ema = make_ema(net, cfg.l1.ema)
+    run.attach_ema("luma_ema", ema)
     chroma_cfg = (
         ChromaNetConfig(m.chroma_channels, m.chroma_blocks, 0)
         if not cfg.l1.init
@@ -84,7 +87,7 @@ def run_l1_luma(ctx: Context) -> None:
     )
 
     def save_outputs():
-        save_npz(net, out / "luma.npz")
+        save_npz(averaged(net, ema), out / "luma.npz")
         write_run_config(out, net, chroma_cfg, ctx)
 
     probe = probe_batch(
@@ -101,10 +104,11 @@ def run_l1_luma(ctx: Context) -> None:
         loss = (pix - b.y).abs().mean()
         lr = warmup_cosine(run.step, run.frac(), cfg.l1.lr, cfg.l1.warmup)
         gnorm = optimizer_step(opt, loss, params, cfg.l1.clip, ctx.dist, lr)
+        update_ema(ema, net)
         row = {"l1": loss.item(), "lr": lr, "grad_norm": gnorm}
         if run.step % cfg.eval_every == 0:
             with torch.no_grad():
-                dec = coefficients_to_pixels(net(probe.q, probe.table), probe.table)
+                dec = coefficients_to_pixels(averaged(net, ema)(probe.q, probe.table), probe.table)
                 row["probe_gain_db"] = psnr(dec, probe.y) - ref.psnr
                 if lp is not None:
                     row["probe_stlpips"] = lp.batch(dec, probe.y)

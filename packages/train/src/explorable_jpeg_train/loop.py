@@ -183,6 +183,15 @@ class PhaseRun:
             except ImportError:
                 self.writer = None
 
+    def attach_ema(self, name: str, ema) -> None:
+        """Checkpoint a weight average (``ema.py``) under ``name``: restored when resuming a
+        checkpoint that holds it, else it starts from the (resumed) net's weights."""
+        if ema is None:
+            return
+        self.modules[name] = ema
+        if self.resuming and not ckpt.load_module_if_saved(self.ctx.run_dir, name, ema):
+            logger.info("%s: the checkpoint has no %s; the average starts here", self.phase, name)
+
     @property
     def seconds(self) -> float:
         return self.elapsed0 + time.time() - self.t0
