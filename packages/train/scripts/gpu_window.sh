@@ -24,6 +24,8 @@
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
 #   WINDOW=gan OUT=/tmp/out bash packages/train/scripts/gpu_window.sh  # the gan on l1 v3
 #   WINDOW=gan_perc SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
+#   WINDOW=gan_ema SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
+#       # the next gan window (timeout_s 540, carry data_cache/gpu_perc without extra/)
 #       # gan v5 as run on 2026-11-27 (timeout_s 540, carry data_cache/gpu_perc only)
 #
 # Carry: data_cache/train and data_cache/val_probe (39 MiB). The bundled weights are tracked
@@ -47,6 +49,35 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 source "$(dirname "$0")/window_lib.sh"
+
+if [ "${WINDOW:-l1}" = gan_ema ]; then
+  # WINDOW=gan_ema (prepared 2026-11-27, eighth session, not yet run): gan v5's recipe with a
+  # weight average of the generator (`[gan] ema`, ema.py). v5 is a snapshot of an oscillating
+  # run (its continuations swung to std 5.5–6.8 and −2 dB); the average of the last ~200
+  # steps should land between the swings. Same data and carry as WINDOW=gan_perc. Four
+  # luma runs (gan v5's chroma stays):
+  # * e_v5rec — v5's recipe (from weights/l1, z weights zero) + ema 0.995: v5 with an average;
+  # * e_adv2  — the same with w_adv 2 (texture where libjpeg's ST-LPIPS still wins: the
+  #             val photo aitzgorri, 0.273 vs 0.254);
+  # * e_zero3 — the same with w_zero 3 (v5's z = 0 is 0.9–1.0 dB below l1: room for z);
+  # * e_cont  — v5 continued (weights/gan) with critic_warmup 150 and ema 0.998.
+  P=${PERC_DIR:-data_cache/gpu_perc}
+  "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
+  "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
+  export PYTHONPATH="$P/pylib:$PYTHONPATH"
+  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
+          --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
+  LM=$(m "${LUMA_MINUTES:-6.3}")
+  CFG=packages/train/configs/gan_v5.toml
+  V5=(--set 'gan.init="weights/l1"' --set "gan.luma_minutes=$LM" --set gan.luma_steps=0)
+  launch e_v5rec "$CFG" "${V5[@]}" --set gan.ema=0.995
+  launch e_adv2 "$CFG" "${V5[@]}" --set gan.ema=0.995 --set gan.w_adv=2.0
+  launch e_zero3 "$CFG" "${V5[@]}" --set gan.ema=0.995 --set gan.w_zero=3.0
+  launch e_cont "$CFG" --set 'gan.init="weights/gan"' --set "gan.luma_minutes=$LM" \
+    --set gan.luma_steps=0 --set gan.critic_warmup=150 --set gan.ema=0.998
+  finish
+  exit 0
+fi
 
 if [ "${WINDOW:-l1}" = gan_perc ]; then
   # WINDOW=gan_perc (2026-11-27): the explorable decoder rebuilt on l1 v4 (160 × 10) WITH the
