@@ -50,6 +50,19 @@ fi
 
 source "$(dirname "$0")/window_lib.sh"
 
+# perc_setup: the gan windows' data (pack_perceptual.py --photos, carried as
+# data_cache/gpu_perc: int8 VGG ST-LPIPS, the package's sources, the photos as lossless WebP).
+# With the 22.5 MiB of tracked files, 46.7 MiB is over the 64 MiB a call carries:
+# `rm -r data_cache/gpu_perc/extra` before the call (39.9 MiB).
+perc_setup() {
+  P=${PERC_DIR:-data_cache/gpu_perc}
+  "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
+  "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
+  export PYTHONPATH="$P/pylib:$PYTHONPATH"
+  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
+          --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
+}
+
 if [ "${WINDOW:-l1}" = gan_ema ]; then
   # WINDOW=gan_ema (prepared 2026-11-27, eighth session, not yet run): gan v5's recipe with a
   # weight average of the generator (`[gan] ema`, ema.py). v5 is a snapshot of an oscillating
@@ -61,12 +74,7 @@ if [ "${WINDOW:-l1}" = gan_ema ]; then
   #             val photo aitzgorri, 0.273 vs 0.254);
   # * e_zero3 — the same with w_zero 3 (v5's z = 0 is 0.9–1.0 dB below l1: room for z);
   # * e_cont  — v5 continued (weights/gan) with critic_warmup 150 and ema 0.998.
-  P=${PERC_DIR:-data_cache/gpu_perc}
-  "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
-  "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
-  export PYTHONPATH="$P/pylib:$PYTHONPATH"
-  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
-          --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
+  perc_setup
   LM=$(m "${LUMA_MINUTES:-6.3}")
   CFG=packages/train/configs/gan_v5.toml
   V5=(--set 'gan.init="weights/l1"' --set "gan.luma_minutes=$LM" --set gan.luma_steps=0)
@@ -88,14 +96,7 @@ if [ "${WINDOW:-l1}" = gan_perc ]; then
   # the GPU: three luma recipes and one chroma run (its luma condition is the committed
   # gan's luma, v4 when v5 was trained, kept by a one-step luma phase; p_gt_luma = 0.5
   # shows it the true luma half the time).
-  P=${PERC_DIR:-data_cache/gpu_perc}
-  "$PY" -c "from PIL import features; assert features.check('webp'), 'Pillow without WebP'" || exit 3
-  "$PY" packages/train/scripts/pack_perceptual.py "$P" --unpack || exit 4
-  export PYTHONPATH="$P/pylib:$PYTHONPATH"
-  # with the 22.5 MiB of tracked files, 46.7 MiB is over the 64 MiB a call carries:
-  # `rm -r data_cache/gpu_perc/extra` before the call (39.9 MiB)
-  COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
-          --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
+  perc_setup
   GP=(--set 'gan.init="weights/l1"' --set data.batch=32 --set data.crop=128
       --set gan.perc_net=\"vgg\" --set gan.perc_batch=16 --set gan.div_reduce=\"batch\"
       --set gan.adv_start=50 --set gan.w_div=3.0)
