@@ -282,7 +282,7 @@ def _train(ctx: Context, run: PhaseRun, G, D, parts, save_outputs, probe=None) -
         if run.step < g.critic_warmup:  # the generator waits for a fresh critic
             if run.step % cfg.log_every == 0:
                 run.log(row)
-            run.end_step(save_outputs)
+            run.end_step(save_g)
             continue
         # ---- generator step
         b = sample_batch(ctx.images, cfg.data, run.gen, run.cpu_gen, parts.chroma)
