@@ -24,9 +24,9 @@
 #   SCALE=0.02 SMOKE=1 OUT=/tmp/out PY=python bash packages/train/scripts/gpu_window.sh  # CPU test
 #   WINDOW=gan OUT=/tmp/out bash packages/train/scripts/gpu_window.sh  # the gan on l1 v3
 #   WINDOW=gan_perc SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
+#       # gan v5 as run on 2026-11-27 (timeout_s 540, carry data_cache/gpu_perc only)
 #   WINDOW=gan_ema SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
 #       # the next gan window (timeout_s 540, carry data_cache/gpu_perc without extra/)
-#       # gan v5 as run on 2026-11-27 (timeout_s 540, carry data_cache/gpu_perc only)
 #
 # Carry: data_cache/train and data_cache/val_probe (39 MiB). The bundled weights are tracked
 # files and travel anyway: 22.5 MiB since gan v5, so data_cache/train_extra (another 9 MiB)

@@ -99,16 +99,21 @@ def read_checkpoint_meta(run_dir: Path) -> dict | None:
     return json.loads(p.read_text())
 
 
+def _module_state(arrays, name: str) -> dict[str, torch.Tensor]:
+    """The ``model/<name>/`` entries of a checkpoint's arrays as a state dict."""
+    prefix = f"model/{name}/"
+    return {
+        k[len(prefix) :]: torch.from_numpy(np.array(arrays[k]))
+        for k in arrays
+        if k.startswith(prefix)
+    }
+
+
 def load_module_if_saved(run_dir: Path, name: str, module: torch.nn.Module) -> bool:
     """Restore ``module`` from the checkpoint's ``model/<name>/`` entries when it has them
     (a module added on resume, such as a weight average, starts fresh otherwise)."""
-    prefix = f"model/{name}/"
     with np.load(Path(run_dir) / CKPT_NPZ, allow_pickle=False) as npz:
-        state = {
-            k[len(prefix) :]: torch.from_numpy(npz[k].copy())
-            for k in npz.files
-            if k.startswith(prefix)
-        }
+        state = _module_state(npz, name)
     if not state:
         return False
     module.load_state_dict(state, strict=True)
@@ -128,13 +133,7 @@ def load_checkpoint(
     with np.load(run_dir / CKPT_NPZ, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     for name, mod in modules.items():
-        prefix = f"model/{name}/"
-        state = {
-            k[len(prefix) :]: torch.from_numpy(v.copy())
-            for k, v in arrays.items()
-            if k.startswith(prefix)
-        }
-        mod.load_state_dict(state, strict=True)
+        mod.load_state_dict(_module_state(arrays, name), strict=True)
     for name, opt in optimizers.items():
         params = [p for g in opt.param_groups for p in g["params"]]
         state: dict[int, dict] = {}
