@@ -82,7 +82,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def decode_in_process(jpeg_path: str, model: str, ensemble: int = 1) -> dict:
+def decode_in_process(jpeg_path: str, model: str, ensemble: int | None = None) -> dict:
     """Child-process body: time Decoder.decode on a file, report seconds and peak RSS."""
     _reset_peak_rss()
     import torch
@@ -107,10 +107,13 @@ def decode_in_process(jpeg_path: str, model: str, ensemble: int = 1) -> dict:
         "peak_rss_mb": _peak_rss_mb(),
         "identical_fraction": ej.check(code, image).identical_fraction,
         "threads": torch.get_num_threads(),
+        "ensemble": dec.ensemble if ensemble is None else ensemble,
     }
 
 
-def bench_models(big_jpeg: bytes, model: str, ensemble: int = 1, big: str = "12MP") -> list[dict]:
+def bench_models(
+    big_jpeg: bytes, model: str, ensemble: int | None = None, big: str = "12MP"
+) -> list[dict]:
     small = make_test_jpeg(512 * 512 / 1e6, 10, "4:2:0")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,7 +122,7 @@ def bench_models(big_jpeg: bytes, model: str, ensemble: int = 1, big: str = "12M
             path.write_bytes(data)
             out = subprocess.run(
                 [sys.executable, __file__, "--child", str(path), "--model", model]
-                + ["--ensemble", str(ensemble)],
+                + ([] if ensemble is None else ["--ensemble", str(ensemble)]),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -202,7 +205,9 @@ def print_explorer(row: dict) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--model", default="gan", choices=["gan", "l1"])
-    p.add_argument("--ensemble", type=int, default=1, choices=[1, 2, 4, 8], help="self-ensemble")
+    p.add_argument(
+        "--ensemble", type=int, choices=[1, 2, 4, 8], help="self-ensemble (default: the model's)"
+    )
     p.add_argument("--skip-models", action="store_true", help="only the plain pipeline")
     p.add_argument("--skip-explorer", action="store_true", help="no snap/explorer section")
     p.add_argument("--child", help=argparse.SUPPRESS)
@@ -239,7 +244,8 @@ def main() -> None:
     models, explorer = [], []
     if not args.skip_models:
         models = bench_models(data, args.model, args.ensemble, f"{args.megapixels:g}MP")
-        ens = f", ensemble of {args.ensemble}" if args.ensemble > 1 else ""
+        size = models[0]["ensemble"] if models else 1
+        ens = f", ensemble of {size}" if size > 1 else ""
         print(f"\n{args.model} decoder{ens} (CPU, fresh process each)")
         print(
             f"{'image':<14}{'decode s':>10}{'× libjpeg':>11}{'networks s':>12}{'peak RSS MB':>13}"

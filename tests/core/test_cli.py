@@ -9,6 +9,7 @@ from PIL import Image
 
 from explorable_jpeg import read_jpeg
 from explorable_jpeg.cli import main
+from explorable_jpeg.decoder import Decoder
 from tests.conftest import natural_image
 
 
@@ -51,11 +52,16 @@ def test_decode_with_self_ensemble(tmp_path, capsys):
     src, jpg = tmp_path / "s.png", tmp_path / "x.jpg"
     Image.fromarray(natural_image(40, 56, seed=7)).save(src)
     main(["compress", str(src), "-q", "10", "-o", str(jpg)])
-    one, two = tmp_path / "one.png", tmp_path / "two.png"
-    assert main(["decode", str(jpg), "-o", str(one), "--model", "l1"]) == 0
+    one, two, own = tmp_path / "one.png", tmp_path / "two.png", tmp_path / "own.png"
+    assert main(["decode", str(jpg), "-o", str(one), "--model", "l1", "--ensemble", "1"]) == 0
     assert main(["decode", str(jpg), "-o", str(two), "--model", "l1", "--ensemble", "2"]) == 0
+    assert main(["decode", str(jpg), "-o", str(own), "--model", "l1"]) == 0
     assert main(["check", str(jpg), str(two)]) == 0
     assert not np.array_equal(np.asarray(Image.open(one)), np.asarray(Image.open(two)))
+    # without --ensemble: the bundled l1's own size (config.json "ensemble")
+    bundled = Decoder.from_pretrained(variant="l1").ensemble
+    same = {1: one, 2: two}[bundled]
+    assert np.array_equal(np.asarray(Image.open(own)), np.asarray(Image.open(same)))
     capsys.readouterr()
     assert main(["decode", str(jpg), "-o", str(two), "--model", "plain", "--ensemble", "2"]) == 2
     assert "--ensemble needs a neural model" in capsys.readouterr().err

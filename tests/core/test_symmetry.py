@@ -69,3 +69,29 @@ def test_bad_ensemble_size_is_refused():
     _, code = compress(img, quality=50)
     with pytest.raises(ValueError, match="ensemble"):
         random_decoder(z=False).decode(code, ensemble=3)
+
+
+def test_the_models_own_ensemble_is_its_default(tmp_path, one_torch_thread):
+    """``config.json``'s ``"ensemble"`` is what ``decode()`` uses when not told otherwise; it
+    survives save/load, a bad value is refused as a weights error, and ``to_gan`` drops it."""
+    from explorable_jpeg.decoder import Decoder, WeightsError
+
+    data, _ = compress(natural_image(40, 48, seed=5), quality=15)
+    code = read_jpeg(data)
+    dec = random_decoder(z=False, seed=3, scale=0.3)
+    assert dec.ensemble == 1 and np.array_equal(dec.decode(code), dec.decode(code, ensemble=1))
+    dec.ensemble = 2
+    dec.save_pretrained(tmp_path / "l1")
+    loaded = Decoder.from_folder(tmp_path / "l1")
+    assert loaded.ensemble == 2 and loaded.config_dict()["ensemble"] == 2
+    one, two = loaded.decode(code, ensemble=1), loaded.decode(code, ensemble=2)
+    assert not np.array_equal(one, two)
+    assert np.array_equal(loaded.decode(code), two)  # the default is the model's own 2
+    assert loaded.to_gan().ensemble == 1
+    cfg = loaded.config_dict()
+    del cfg["ensemble"]  # configs written before the key existed
+    assert Decoder.from_config(cfg).ensemble == 1
+    for bad in (3, "2", 0):
+        cfg["ensemble"] = bad
+        with pytest.raises(WeightsError, match="ensemble"):
+            Decoder.from_config(cfg)

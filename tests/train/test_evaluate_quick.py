@@ -93,8 +93,9 @@ def test_markdown_table_has_a_vgg_column_only_when_measured():
 
 
 def test_model_names_with_an_ensemble():
-    assert evaluate._neural_name("l1") == ("l1", 1)
+    assert evaluate._neural_name("l1") == ("l1", None)  # the model's own default
+    assert evaluate._neural_name("l1x1") == ("l1", 1)
     assert evaluate._neural_name("l1x8") == ("l1", 8)
-    for bad in ("l1x3", "l2", "l1x"):
+    for bad in ("l1x3", "l2", "l1x", "l1x0"):
         with pytest.raises(ValueError, match="unknown model"):
             evaluate._neural_name(bad)

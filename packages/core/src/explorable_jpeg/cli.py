@@ -99,7 +99,7 @@ def _decode_one(args, decoder, src: Path, out: Path) -> None:
     if decoder is None:
         if args.z_in or args.z_out:
             raise CliError("--z-in/--z-out need a neural model (--model gan)")
-        if args.ensemble != 1:
+        if args.ensemble not in (None, 1):
             raise CliError("--ensemble needs a neural model (--model l1 or gan)")
         _save_png(decode_plain(code), str(out))
         return
@@ -357,9 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--ensemble",
         type=int,
         choices=[1, 2, 4, 8],
-        default=1,
+        default=None,
         help="average over N flipped/transposed copies of the code: a little more accurate, "
-        "N times the network time (for --model l1; it averages the gan's texture away)",
+        "N times the network time (for --model l1; it averages the gan's texture away); "
+        "default: the model's own (config.json 'ensemble': 2 for the bundled l1, 1 for gan)",
     )
     _model_args(d)
     d.set_defaults(func=_cmd_decode)

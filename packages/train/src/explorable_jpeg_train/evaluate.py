@@ -34,8 +34,10 @@ Usage::
         [--models libjpeg,jpegqs,plain,l1,l1x8,gan] [--gray] [--color] [--z-samples 4] \\
         [--max-side 512] [--quick] [--paper] [--weights PATH] [--out results/eval.json]
 
-``l1x8`` (``l1x2``, ``l1x4``; ``gan…`` alike) is the l1 decoder with a self-ensemble of 8 (2, 4)
-flipped/transposed views of the code (:mod:`explorable_jpeg.symmetry`).
+``l1x8`` (``l1x1``, ``l1x2``, ``l1x4``; ``gan…`` alike) is the l1 decoder with a self-ensemble
+of 8 (1, 2, 4) flipped/transposed views of the code (:mod:`explorable_jpeg.symmetry`); a bare
+``l1`` or ``gan`` is the decoder as shipped, with its ``config.json``'s own ensemble (bundled
+l1: 2, gan: 1), so ``l1x1`` is the bare network.
 
 Default images: ``../shared/datasets/photos/val`` and ``data_cache/eval2`` (made by
 ``python -m explorable_jpeg_train.prepare_eval2``), each reported separately.
@@ -178,13 +180,14 @@ def make_decoders(
     return decoders
 
 
-def _neural_name(name: str) -> tuple[str, int]:
-    """``"l1"`` → ``("l1", 1)``; ``"l1x8"`` → ``("l1", 8)``: the decoder with a self-ensemble
-    of 8 flipped/transposed views (:mod:`explorable_jpeg.symmetry`)."""
+def _neural_name(name: str) -> tuple[str, int | None]:
+    """``"l1"`` → ``("l1", None)``: the decoder as shipped, with its own self-ensemble
+    (``config.json``'s ``"ensemble"``); ``"l1x8"`` → ``("l1", 8)``: a self-ensemble of 8
+    flipped/transposed views (:mod:`explorable_jpeg.symmetry`); ``"l1x1"``: the bare network."""
     variant, x, ens = name.partition("x")
-    if variant not in NEURAL or (x and ens not in ("2", "4", "8")):
+    if variant not in NEURAL or (x and ens not in ("1", "2", "4", "8")):
         raise ValueError(f"unknown model {name!r}; use {', '.join(KNOWN_MODELS)} (l1x8: ensemble)")
-    return variant, int(ens or 1)
+    return variant, int(ens) if ens else None
 
 
 def evaluate_image(
