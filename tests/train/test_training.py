@@ -93,6 +93,7 @@ def full_run(image_dir, tmp_path_factory) -> Path:
         "l1_finetune.toml",
         "l1_grow.toml",
         "l1_ema_cpu.toml",
+        "l1_ema2_cpu.toml",
         "gan.toml",
         "gan_perc.toml",
         "smoke.toml",
@@ -148,6 +149,17 @@ def test_exported_gan_weights_decode_consistently(full_run):
     for seed in (None, 1):
         out = dec.decode(code, seed=seed)
         assert check(code, out).consistent
+
+
+def test_export_writes_the_l1_default_ensemble(full_run):
+    """``[export] l1_ensemble`` / ``export --ensemble``: config.json's "ensemble" of the l1
+    decoder; a gan run always gets 1 (an ensemble would average its texture away)."""
+    from explorable_jpeg_train.export import load_run
+
+    assert load_config(None, ["export.l1_ensemble=2"]).export.l1_ensemble == 2
+    assert load_run(full_run / "l1", 2).config_dict()["ensemble"] == 2
+    assert load_run(full_run / "l1").ensemble == 1
+    assert load_run(full_run / "gan", 2).ensemble == 1
 
 
 def test_resume_continues_with_identical_next_step(full_run, image_dir, tmp_path):

@@ -60,7 +60,7 @@ def run_export(ctx: Context) -> bool:
     }
     l1_dir, gan_dir = ctx.run_dir / "l1", ctx.run_dir / "gan"
     if (l1_dir / "chroma.npz").is_file():
-        load_run(l1_dir).save_pretrained(out / "l1", cards["l1"])
+        load_run(l1_dir, cfg.export.l1_ensemble).save_pretrained(out / "l1", cards["l1"])
         logger.info("exported %s", out / "l1")
     if (gan_dir / "chroma.npz").is_file():
         load_run(gan_dir).save_pretrained(out / "gan", cards["gan"])

@@ -113,6 +113,9 @@ class ExportConfig:
     out: str = ""  # empty: <run_dir>/weights
     l1_card: str = ""
     gan_card: str = ""
+    # Self-ensemble the exported l1 decoder uses by default (config.json "ensemble"; 1, 2, 4
+    # or 8 flipped/transposed views, that many times the network time; the gan always 1).
+    l1_ensemble: int = 1
 
 
 @dataclasses.dataclass
