@@ -28,7 +28,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
             str(folder),
             "--quick",
             "--models",
-            "libjpeg,jpegqs,plain,l1,l1x2,gan",
+            "libjpeg,jpegqs,plain,l1x1,l1,l1x2,gan",
             "--out",
             str(out),
         ]  # fmt: skip
@@ -40,7 +40,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
     assert "lpips" in cfg["not_computed"] and "niqe" in cfg["not_computed"]
     rows = payload["summary"]
     models = {r["model"] for r in rows}
-    assert {"libjpeg", "plain", "l1", "l1x2", "gan"} <= models
+    assert {"libjpeg", "plain", "l1x1", "l1", "l1x2", "gan"} <= models
     assert {r["mode"] for r in rows} == {"gray", "color"}
     for r in rows:
         assert r["n"] == 2
@@ -50,13 +50,19 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
         assert r["decode_s"] >= 0
         if r["stlpips"] is not None:
             assert 0 <= r["stlpips"] < 1
-        if r["model"] in ("plain", "l1", "l1x2", "gan"):
+        if r["model"] in ("plain", "l1x1", "l1", "l1x2", "gan"):
             assert r["identical_fraction"] == 1.0  # our decoders are exactly consistent
         if r["model"] != "gan":
             assert r["diversity"] == 0.0
-    l1 = {(r["mode"], r["qf"]): r["psnr_y"] for r in rows if r["model"] == "l1"}
-    l1x2 = {(r["mode"], r["qf"]): r["psnr_y"] for r in rows if r["model"] == "l1x2"}
-    assert l1.keys() == l1x2.keys() and l1 != l1x2  # the ensemble is a different decoding
+    psnr = {m: {(r["mode"], r["qf"]): r["psnr_y"] for r in rows if r["model"] == m}
+            for m in ("l1x1", "l1", "l1x2")}  # fmt: skip
+    assert psnr["l1x1"].keys() == psnr["l1x2"].keys()
+    assert psnr["l1x1"] != psnr["l1x2"]  # the ensemble is a different decoding
+    # a bare "l1" is the decoder as shipped: the bundled l1's own ensemble (config.json)
+    from explorable_jpeg.decoder import Decoder
+
+    own = Decoder.from_pretrained(variant="l1").ensemble
+    assert psnr["l1"] == psnr[f"l1x{own}"]
     gan = [r for r in rows if r["model"] == "gan"]
     assert all(r["diversity"] >= 0 for r in gan)
     assert "| gray | 10 | libjpeg |" in md and "not computed — lpips" in md
