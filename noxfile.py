@@ -350,7 +350,7 @@ def train(session: nox.Session) -> None:
 
 @nox.session
 def eval(session: nox.Session) -> None:
-    """Evaluate libjpeg, jpegqs, plain, l1, l1x8 (self-ensemble) and gan on real JPEG files.
+    """Evaluate libjpeg, jpegqs, plain, l1x1 (bare), l1 (as shipped), l1x8 and gan on real JPEGs.
 
     `nox -s eval -- [--images DIR] [--qf 5,10,20,30,40,50] [--models plain,l1,gan] [--quick]
     [--paper] [--z-samples N] [--max-side PX]`. Defaults: ../shared/datasets/photos/val and

@@ -31,7 +31,7 @@ and the digit-exploration figure) into ``paper.json`` / ``paper.md`` / PNGs.
 Usage::
 
     python -m explorable_jpeg_train.evaluate [--images DIR ...] [--qf 5,10,20,30,40,50] \\
-        [--models libjpeg,jpegqs,plain,l1,l1x8,gan] [--gray] [--color] [--z-samples 4] \\
+        [--models libjpeg,jpegqs,plain,l1x1,l1,l1x8,gan] [--gray] [--color] [--z-samples 4] \\
         [--max-side 512] [--quick] [--paper] [--weights PATH] [--out results/eval.json]
 
 ``l1x8`` (``l1x1``, ``l1x2``, ``l1x4``; ``gan…`` alike) is the l1 decoder with a self-ensemble
@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".ppm")
 NEURAL = ("l1", "gan")
 KNOWN_MODELS = ("libjpeg", "jpegqs", "plain", *NEURAL)
-DEFAULT_MODELS = "libjpeg,jpegqs,plain,l1,l1x8,gan"
+DEFAULT_MODELS = "libjpeg,jpegqs,plain,l1x1,l1,l1x8,gan"
 REPO = Path(__file__).resolve().parents[4]
 DEFAULT_SETS = (REPO.parent / "shared/datasets/photos/val", REPO / "data_cache/eval2")
 METRIC_KEYS = ("psnr_y", "psnr_b", "ssim", "stlpips", "stlpips_vgg", "gain_db", "diversity")
