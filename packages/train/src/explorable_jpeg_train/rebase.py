@@ -22,7 +22,6 @@ QF 10, 384 px, 8 random z, val / eval2): PSNR-Y +0.03 / +0.02 dB, ST-LPIPS −0.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
@@ -79,11 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     if gan.variant != "gan" or old.variant != "l1" or new.variant != "l1":
         p.error("expected a gan folder, then two l1 folders")
     out, worst = rebase(gan, old, new, args.alpha, parts)
-    log.info("largest relative change of a tensor (new - old): %.3f", worst)
     out.save_pretrained(args.out, args.card.read_text() if args.card else None)
-    meta = {"rebased_from": str(args.gan), "old_l1": str(args.old), "new_l1": str(args.new),
-            "alpha": args.alpha, "parts": list(parts), "max_relative_change": worst}  # fmt: skip
-    log.info("wrote %s: %s", args.out, json.dumps(meta))
+    log.info(
+        "wrote %s = %s + %g·(%s − %s) on %s; largest relative tensor change %.3f",
+        *(args.out, args.gan, args.alpha, args.new, args.old, "+".join(parts), worst),
+    )
 
 
 if __name__ == "__main__":
