@@ -96,6 +96,8 @@ def full_run(image_dir, tmp_path_factory) -> Path:
         "l1_ema2_cpu.toml",
         "gan.toml",
         "gan_perc.toml",
+        "gan_v5.toml",
+        "gan_v6.toml",
         "smoke.toml",
     ],
 )
