@@ -60,6 +60,20 @@ def rebase(
     return out.eval(), worst
 
 
+def add_parts_and_card(p: argparse.ArgumentParser) -> None:
+    """The ``--parts`` and ``--card`` options shared by the weight-arithmetic commands."""
+    p.add_argument("--parts", default="luma", help="comma-separated: luma, chroma")
+    p.add_argument("--card", type=Path, help="model card (markdown) copied as README.md")
+
+
+def parse_parts(p: argparse.ArgumentParser, text: str) -> tuple[str, ...]:
+    """``--parts`` as network names; ``p.error`` unless a non-empty subset of luma, chroma."""
+    parts = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not set(parts) <= {"luma", "chroma"} or not parts:
+        p.error(f"--parts must name luma and/or chroma, got {text!r}")
+    return parts
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("gan", type=Path, help="gan weights folder (config.json + model.safetensors)")
@@ -67,13 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("new", type=Path, help="the newer l1 weights folder")
     p.add_argument("out", type=Path, help="output folder for the rebased gan")
     p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--parts", default="luma", help="comma-separated: luma, chroma")
-    p.add_argument("--card", type=Path, help="model card (markdown) copied as README.md")
+    add_parts_and_card(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parts = tuple(x.strip() for x in args.parts.split(",") if x.strip())
-    if not set(parts) <= {"luma", "chroma"} or not parts:
-        p.error(f"--parts must name luma and/or chroma, got {args.parts!r}")
+    parts = parse_parts(p, args.parts)
     gan, old, new = (Decoder.from_folder(f) for f in (args.gan, args.old, args.new))
     if gan.variant != "gan" or old.variant != "l1" or new.variant != "l1":
         p.error("expected a gan folder, then two l1 folders")

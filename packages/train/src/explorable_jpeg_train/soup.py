@@ -28,6 +28,8 @@ import torch
 
 from explorable_jpeg.decoder import Decoder, WeightsError
 
+from .rebase import add_parts_and_card, parse_parts
+
 log = logging.getLogger(__name__)
 
 
@@ -72,14 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("b", type=Path, help="gan weights folder at t = 1")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--t", type=float, required=True, help="weight of B, in [0, 1]")
-    p.add_argument("--parts", default="luma", help="comma-separated: luma, chroma")
     p.add_argument("--chroma-from", type=Path, help="take the chroma net from this gan folder")
-    p.add_argument("--card", type=Path, help="model card (markdown) copied as README.md")
+    add_parts_and_card(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    parts = tuple(x.strip() for x in args.parts.split(",") if x.strip())
-    if not set(parts) <= {"luma", "chroma"} or not parts:
-        p.error(f"--parts must name luma and/or chroma, got {args.parts!r}")
+    parts = parse_parts(p, args.parts)
     if not 0.0 <= args.t <= 1.0:
         p.error(f"--t must lie in [0, 1], got {args.t}")
     folders = [args.a, args.b] + ([args.chroma_from] if args.chroma_from else [])
