@@ -29,6 +29,8 @@
 #       # gan window 4 (timeout_s 540, carry data_cache/gpu_perc without extra/)
 #   WINDOW=gan_cap SESSION_MINUTES=5.5 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
 #       # gan window 5 (timeout_s 400, the same carry)
+#   WINDOW=gan_next SESSION_MINUTES=7.0 OUT=/tmp/out bash packages/train/scripts/gpu_window.sh
+#       # prepared, not run (timeout_s 540, the same carry)
 #
 # Carry: data_cache/train and data_cache/val_probe (39 MiB). The bundled weights are tracked
 # files and travel anyway: 22.5 MiB since gan v5, so data_cache/train_extra (another 9 MiB)
@@ -64,6 +66,28 @@ perc_setup() {
   COMMON=(--set "data.train=\"$P/train\"" --set "data.extra=$(extra_if "$P/extra")" --set 'data.val=""'
           --set eval_every=200 --set probe_crop=128 --set data.min_scale=0.25)
 }
+
+if [ "${WINDOW:-l1}" = gan_next ]; then
+  # WINDOW=gan_next (prepared in the tenth session, not yet run): after gan v6 (a soup at
+  # t = 0.35 of the cap-6 and cap-7 runs of WINDOW=gan_cap, chosen on the evaluation sets):
+  # * n_c63    — one run at the soup's cap (6.35) instead of two runs and a soup, 6.3 min;
+  # * n_c63p25 — the same with w_perc 250 (lower ST-LPIPS at the same variation?);
+  # * n_c65s1  — cap 6.5, seed 1 (how much of the window's spread is the seed);
+  # * chroma   — the chroma net conditioned on v6's luma (weights/gan), v5's chroma recipe
+  #              (w_perc 30, w_div 1, div_cap_chroma 2, p_gt_luma 0.5 as in gan_perc).
+  perc_setup
+  LM=$(m "${LUMA_MINUTES:-6.3}")
+  CFG=packages/train/configs/gan_v6.toml
+  V6=(--set 'gan.init="weights/l1"' --set "gan.luma_minutes=$LM" --set gan.luma_steps=0)
+  launch n_c63 "$CFG" "${V6[@]}" --set gan.div_cap=6.35
+  launch n_c63p25 "$CFG" "${V6[@]}" --set gan.div_cap=6.35 --set gan.w_perc=250.0
+  launch n_c65s1 "$CFG" "${V6[@]}" --set gan.div_cap=6.5 --set seed=1
+  launch chroma "$CFG" --set 'gan.init="weights/gan"' --set 'gan.chroma_init="weights/l1"' \
+    --set 'phases=["gan_luma", "gan_chroma"]' --set gan.luma_steps=1 --set gan.w_perc=30.0 \
+    --set gan.w_div=1.0 --set gan.div_cap_chroma=2.0 --set "gan.chroma_minutes=$LM"
+  finish
+  exit 0
+fi
 
 if [ "${WINDOW:-l1}" = gan_cap ]; then
   # WINDOW=gan_cap (tenth session, 2026-11-27, after gan_ema): every gan_ema run ended with its
