@@ -12,16 +12,17 @@ own change ``Δ_gan`` is carried over to the newer l1 without training it again:
 
 This is "task arithmetic" (Ilharco et al., "Editing models with task arithmetic", ICLR 2023)
 on two fine-tunes of one starting point; it is sound only while ``θ_new`` stays close to
-``θ_old`` (here: a continuation at a small learning rate), which ``max_relative_change``
-reports. ``--parts`` picks the networks updated (default: luma only; chroma weights are
-kept when the l1 chroma net did not change). Measured on gan v5 with l1 v4 → v4.1 (gray,
-QF 10, 384 px, 8 random z, val / eval2): PSNR-Y +0.03 / +0.02 dB, ST-LPIPS −0.0003 /
-−0.0010, per-pixel std −0.07 / −0.04.
+``θ_old`` (here: a continuation at a small learning rate), which the returned and logged
+largest relative change ``‖θ_new − θ_old‖ / ‖θ_old‖`` shows. ``--parts`` picks the networks
+updated (default: luma only; chroma weights are kept when the l1 chroma net did not change).
+Measured on gan v5 with l1 v4 → v4.1 (gray, QF 10, 384 px, 8 random z, val / eval2): PSNR-Y
++0.03 / +0.02 dB, ST-LPIPS −0.0003 / −0.0010, per-pixel std −0.07 / −0.04.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 from pathlib import Path
 
@@ -44,8 +45,7 @@ def rebase(
     Returns the new decoder (``gan`` is not modified) and the largest relative change
     ``‖θ_new − θ_old‖ / ‖θ_old‖`` over those tensors.
     """
-    out = Decoder.from_config(gan.config_dict())
-    out.load_state_dict(gan.state_dict())
+    out = copy.deepcopy(gan)
     old_s, new_s = old.state_dict(), new.state_dict()
     worst = 0.0
     with torch.no_grad():
