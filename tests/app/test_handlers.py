@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
@@ -14,16 +13,12 @@ from PIL import Image
 import explorable_jpeg as ej
 from explorable_jpeg.zfile import load_z
 from explorable_jpeg_app import handlers as h
-from explorable_jpeg_app.session import (
-    DISPLAY_MAX_SIDE,
-    Cancelled,
-    Session,
-    ZHistoryBackend,
-    explorer_available,
-)
+from explorable_jpeg_app.session import DISPLAY_MAX_SIDE, MAX_PIXELS_ENV, Cancelled, Session
+from explorable_jpeg_app.ui import EXAMPLES_DIR, example_files
 from tests.conftest import FIXTURES, natural_image
 
 STATE, PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY = range(7)
+UPLOAD = 7  # the load handlers' extra output: the upload box
 
 
 def tool_args(**kw):
@@ -40,26 +35,24 @@ def strokes_on(view, box=(40, 80, 60, 140), colour=(255, 0, 0)):
     return {"background": background, "layers": [layer], "composite": None}
 
 
-BACKENDS = ["zhistory"] + (["explorer"] if explorer_available() else [])
+def is_skip(value) -> bool:
+    return isinstance(value, dict) and value == {"__type__": "update"}
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request):
-    return request.param
+def assert_kept(out, n=7):
+    """A failed view handler: every output but the status left as it was (gr.skip)."""
+    assert all(is_skip(v) for i, v in enumerate(out[:n]) if i != STATUS), out
+    assert str(out[STATUS]).startswith("⚠")
 
 
 @pytest.fixture
-def load(decoder, z_decoder, backend):
-    if backend == "zhistory":
-        return h.make_load(decoder, ZHistoryBackend)
-    from explorable_jpeg_app.explorer_backend import ExplorerBackend
-
-    return h.make_load(z_decoder, ExplorerBackend)
+def load(decoder):
+    return h.make_load(decoder)
 
 
 @pytest.fixture
 def loaded(load, example_jpeg):
-    return load(str(example_jpeg), 15, "4:2:0", progress=None)
+    return load(None, str(example_jpeg), 15, "4:2:0", progress=None)
 
 
 def test_upload_jpeg_keeps_the_files_own_bytes_and_shows_both_decodes(loaded, example_jpeg):
@@ -71,12 +64,13 @@ def test_upload_jpeg_keeps_the_files_own_bytes_and_shows_both_decodes(loaded, ex
     assert ej.check(code, state.image).consistent
     assert ej.check(code, state.plain).consistent
     assert "as it is" in loaded[STATUS]
+    assert is_skip(loaded[UPLOAD])  # the upload box keeps the file it shows
 
 
 def test_upload_png_is_compressed_at_the_chosen_quality(load, tmp_path):
     png = tmp_path / "photo.png"
     Image.fromarray(natural_image(64, 80, seed=3)).save(png)
-    view = load(str(png), 30, "4:4:4", progress=None)
+    view = load(None, str(png), 30, "4:4:4", progress=None)
     state = view[STATE]
     expected = ej.compress(natural_image(64, 80, seed=3), quality=30, subsampling="4:4:4")[1]
     for got, want in zip(state.code.components, expected.components, strict=True):
@@ -91,6 +85,7 @@ def test_scribble_changes_the_region_stays_consistent_and_undo_redo_restore(load
     after = apply_tool(loaded[STATE], "scribble", editor, **tool_args(), progress=None)
     assert not np.array_equal(after[OURS], loaded[OURS])
     assert 'data-consistent="true"' in after[BADGE]
+    assert "Scribble" in after[STATUS] and "changed the image" in after[STATUS]
     # the painted region moved toward red, within what the file allows
     region = (slice(40, 80), slice(60, 140))
     before_red = loaded[OURS][region][..., 0].astype(int) - loaded[OURS][region][..., 2]
@@ -112,27 +107,32 @@ def test_random_alternatives_fill_the_gallery_and_use_this_adds_to_history(loade
     assert len(view[GALLERY]) == 3
     assert all(caption.endswith("✔") for _, caption in view[GALLERY])
     used = h.use_alternative(view[STATE], 2)
-    assert used[STATE].backend.can_undo()
+    assert used[STATE].explorer.can_undo
+    np.testing.assert_array_equal(used[STATE].image, view[STATE].alternatives[2].image)
     assert ej.check(used[STATE].code, used[STATE].image).consistent
 
 
 def test_export_writes_png_z_and_exploration_that_load_back(loaded, tmp_path):
     state = loaded[STATE]
-    paths = [Path(p) for p in h.export(state)]
+    paths = [Path(p) for p in h.export(state, tmp_path)]
     png, zfile, exploration, jpeg = paths
+    assert png.suffix == ".png" and Path(tmp_path) in png.parents
     assert ej.check(jpeg.read_bytes(), np.asarray(Image.open(png))).consistent
-    z = load_z(zfile, state.code, state.backend.decoder.z_shape(state.code))
+    z = load_z(zfile, state.code, state.decoder.z_shape(state.code))
     assert z.shape[0] == 64
     reloaded = h.load_exploration(state, str(exploration))
     np.testing.assert_array_equal(reloaded[OURS], loaded[OURS])
+    assert h.export(None) is None
 
 
 def test_exploration_of_another_jpeg_is_refused_and_state_kept(load, loaded, tmp_path):
-    other = load(str(FIXTURES / "base_small.jpg"), 15, "4:2:0", progress=None)
-    foreign = Path(h.export(other[STATE])[2])
-    with pytest.raises(gr.Error, match="another JPEG"):
-        h.load_exploration(loaded[STATE], str(foreign))
-    assert not loaded[STATE].backend.can_undo()
+    other = load(None, str(FIXTURES / "base_small.jpg"), 15, "4:2:0", progress=None)
+    foreign = Path(h.export(other[STATE], tmp_path)[2])
+    out = h.load_exploration(loaded[STATE], str(foreign))
+    assert_kept(out)
+    assert "another JPEG" in out[STATUS]
+    assert str(tmp_path) not in out[STATUS]  # no server path in a message
+    assert not loaded[STATE].explorer.can_undo
 
 
 @pytest.mark.parametrize(
@@ -142,41 +142,72 @@ def test_exploration_of_another_jpeg_is_refused_and_state_kept(load, loaded, tmp
         ("arithmetic.jpg", "arithmetic"),
         ("twelve_bit.jpg", "12-bit"),
         ("cmyk.jpg", "CMYK"),
-        ("huge_header.jpg", "pixel"),
+        ("huge_header.jpg", MAX_PIXELS_ENV),
     ],
 )
-def test_bad_uploads_give_one_clear_error(load, fixture, message):
-    with pytest.raises(gr.Error) as info:
-        load(str(FIXTURES / fixture), 15, "4:2:0", progress=None)
-    text = str(info.value.message)
+def test_bad_uploads_give_one_plain_message_keep_the_page_and_clear_the_upload_box(
+    load, loaded, fixture, message
+):
+    with pytest.warns(UserWarning):  # gr.Warning outside a request: the toast's text
+        out = load(loaded[STATE], str(FIXTURES / fixture), 15, "4:2:0", progress=None)
+    assert_kept(out)
+    text = out[STATUS]
     assert message.lower() in text.lower()
-    assert "Traceback" not in text
+    assert "Traceback" not in text and "SOI" not in text and "/" not in text.split("  \n")[0]
+    assert "mountains_q15.jpg" in text  # the status still describes what is shown
+    assert out[UPLOAD] is None  # the upload box does not keep showing the refused file
+
+
+def test_the_pixel_refusal_names_the_apps_setting(load, tmp_path, monkeypatch):
+    monkeypatch.setenv(MAX_PIXELS_ENV, "1000")
+    png = tmp_path / "big.png"
+    Image.fromarray(natural_image(40, 40, seed=1)).save(png)
+    jpg = tmp_path / "big.jpg"
+    ej.compress(natural_image(40, 40, seed=1), quality=50, path=jpg)
+    for path in (png, jpg):
+        with pytest.warns(UserWarning):
+            out = load(None, str(path), 15, "4:2:0", progress=None)
+        assert MAX_PIXELS_ENV in out[STATUS]
+        assert "EXPLORABLE_JPEG_MAX_PIXELS" not in out[STATUS]
+        assert "40x40" in out[STATUS]
 
 
 def test_truncated_and_garbage_uploads(load, example_jpeg, tmp_path):
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(example_jpeg.read_bytes()[:900])
-    with pytest.raises(gr.Error, match="(?i)truncated"):
-        load(str(cut), 15, "4:2:0", progress=None)
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"definitely not an image")
-    with pytest.raises(gr.Error, match="not an image"):
-        load(str(junk), 15, "4:2:0", progress=None)
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    with pytest.raises(gr.Error, match="empty"):
-        load(str(empty), 15, "4:2:0", progress=None)
-    with pytest.raises(gr.Error, match="Upload"):
-        load(None, 15, "4:2:0", progress=None)
+    cases = [(cut, "truncated"), (junk, "not an image"), (empty, "empty"), (None, "Upload")]
+    for path, message in cases:
+        with pytest.warns(UserWarning):
+            out = load(None, None if path is None else str(path), 15, "4:2:0", progress=None)
+        assert message.lower() in out[STATUS].lower(), out[STATUS]
+        assert "EOI" not in out[STATUS] and str(tmp_path) not in out[STATUS]
+        assert all(is_skip(v) for i, v in enumerate(out[:7]) if i != STATUS)
 
 
-def test_tool_without_a_selection_fails_and_keeps_the_exploration(loaded):
+def test_tool_without_a_selection_keeps_every_output_and_says_why(loaded):
     apply_tool = h.make_apply()
     after = apply_tool(loaded[STATE], "scribble", strokes_on(loaded), **tool_args(), progress=None)
-    with pytest.raises(gr.Error, match="Select a region"):
-        apply_tool(after[STATE], "scribble", None, **tool_args(), progress=None)
-    assert after[STATE].backend.can_undo()
+    with pytest.warns(UserWarning, match="Select a region"):
+        out = apply_tool(after[STATE], "scribble", None, **tool_args(), progress=None)
+    assert_kept(out)
+    assert "Select a region" in out[STATUS] and "unchanged" in out[STATUS]
+    assert after[STATE].explorer.can_undo
     np.testing.assert_array_equal(after[STATE].image, after[OURS])
+
+
+def test_an_unexpected_failure_is_one_line_and_keeps_the_outputs(loaded, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("/tmp/secret/path exploded")
+
+    monkeypatch.setattr(Session, "apply", boom)
+    with pytest.warns(UserWarning):
+        out = h.make_apply()(loaded[STATE], "random", None, **tool_args(), progress=None)
+    assert_kept(out)
+    assert "RuntimeError" in out[STATUS] and "/tmp" not in out[STATUS]
 
 
 def test_cancel_stops_the_action_and_leaves_the_state(loaded):
@@ -191,14 +222,16 @@ def test_cancel_stops_the_action_and_leaves_the_state(loaded):
     editor = strokes_on(loaded)
     view = h.make_apply()(state, "random", editor, **tool_args(n=2), progress=progress)
     assert view[GALLERY] == []
+    assert "Cancelled" in view[STATUS]
     np.testing.assert_array_equal(view[OURS], loaded[OURS])
+    assert not view[STATE].explorer.can_undo
 
 
 def test_large_upload_is_downscaled_for_display_only(load, tmp_path):
     big = natural_image(720, 1400, seed=5)
     path = tmp_path / "big.jpg"
     ej.compress(big, quality=20, path=path)
-    view = load(str(path), 15, "4:2:0", progress=None)
+    view = load(None, str(path), 15, "4:2:0", progress=None)
     state: Session = view[STATE]
     assert (state.code.height, state.code.width) == (720, 1400)
     assert max(view[OURS].shape[:2]) == DISPLAY_MAX_SIDE
@@ -209,7 +242,7 @@ def test_large_upload_is_downscaled_for_display_only(load, tmp_path):
 
 
 def test_gray_jpeg_works_end_to_end(load):
-    view = load(str(FIXTURES / "gray.jpg"), 15, "4:2:0", progress=None)
+    view = load(None, str(FIXTURES / "gray.jpg"), 15, "4:2:0", progress=None)
     assert view[OURS].ndim == 3  # shown as RGB
     assert view[STATE].image.ndim == 2  # the image itself stays gray
     assert 'data-consistent="true"' in view[BADGE]
@@ -224,18 +257,43 @@ def test_zoom_shows_plain_and_ours_side_by_side(loaded):
     assert image.ndim == 3 and image.shape[1] > image.shape[0]
 
 
+def test_zoom_follows_apply_and_a_new_image(load, loaded, tmp_path):
+    """The zoom panel is refreshed after every change, at the point last clicked."""
+    refresh = h.make_refresh(tmp_path)
+    point = (100 / loaded[STATE].code.width, 60 / loaded[STATE].code.height)
+    before, _ = refresh(loaded[STATE], point, 4)
+    after = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded), **tool_args(),
+                           progress=None)  # fmt: skip
+    zoomed, downloads = refresh(after[STATE], point, 4)
+    assert not np.array_equal(zoomed, before)
+    np.testing.assert_array_equal(zoomed, h.zoom_at(after[STATE], 100, 60, 4))
+    assert ej.check(after[STATE].code, np.asarray(Image.open(downloads[0]))).consistent
+    other = load(after[STATE], str(FIXTURES / "gray.jpg"), 15, "4:2:0", progress=None)
+    zoomed_other, _ = refresh(other[STATE], point, 4)
+    assert zoomed_other.shape != zoomed.shape or not np.array_equal(zoomed_other, zoomed)
+    np.testing.assert_array_equal(zoomed_other, h.zoom_at(other[STATE], *h.zoom_point(
+        other[STATE], point), 4))  # fmt: skip
+
+
 def test_no_file_yet_is_a_clear_message():
-    for handler in (h.undo, h.redo, h.export):
-        with pytest.raises(gr.Error, match="Upload a JPEG"):
-            handler(None)
+    for handler in (h.undo, h.redo):
+        with pytest.warns(UserWarning):
+            out = handler(None)
+        assert "Upload a JPEG" in out[STATUS]
 
 
-def test_create_app_builds_blocks_with_a_queue(decoder):
-    from explorable_jpeg_app import create_app
-
-    app = create_app(decoder=decoder)
-    assert isinstance(app, gr.Blocks)
-    assert app._queue is not None
+def test_examples_load_from_the_package_not_from_a_cached_copy(decoder, tmp_path):
+    load_example = h.make_load_example(decoder, example_files())
+    out = load_example(None, "mountains_q15.jpg", 15, "4:2:0", progress=None)
+    assert out[STATE].jpeg == (EXAMPLES_DIR / "mountains_q15.jpg").read_bytes()
+    assert out[UPLOAD] == str(EXAMPLES_DIR / "mountains_q15.jpg")
+    # "Load / re-compress" with the upload box pointing at a copy the cache cleaning removed
+    gone = tmp_path / "gone" / "mountains_q15.jpg"
+    again = h.make_load(decoder)(out[STATE], str(gone), 15, "4:2:0", progress=None)
+    assert again[STATE].jpeg == out[STATE].jpeg
+    with pytest.warns(UserWarning):
+        missing = load_example(None, "nope.jpg", 15, "4:2:0", progress=None)
+    assert "No such example" in missing[STATUS]
 
 
 def test_uploaded_bytes_are_read_not_reencoded(load, tmp_path):
@@ -246,17 +304,15 @@ def test_uploaded_bytes_are_read_not_reencoded(load, tmp_path):
     buf = io.BytesIO(ej.compress(gray, tables=[table])[0])
     path = tmp_path / "custom.jpg"
     path.write_bytes(buf.getvalue())
-    view = load(str(path), 90, "4:4:4", progress=None)
+    view = load(None, str(path), 90, "4:4:4", progress=None)
     np.testing.assert_array_equal(view[STATE].code.components[0].table, table)
 
 
-@pytest.mark.skipif(not explorer_available(), reason="the core has no exploration engine yet")
 @pytest.mark.parametrize("tool", ["variance-up", "hsv", "uniform"])
 def test_engine_tools_change_the_selection_and_stay_consistent(
-    z_decoder, example_jpeg, tool, monkeypatch
+    decoder, example_jpeg, tool, monkeypatch
 ):
     from explorable_jpeg.explorer import Explorer
-    from explorable_jpeg_app.explorer_backend import ExplorerBackend
 
     # A fixed number of steps instead of the page's wall-clock budget: on a loaded machine
     # 4 s may allow too few steps to move a pixel (seen with hsv while training ran).
@@ -268,13 +324,13 @@ def test_engine_tools_change_the_selection_and_stay_consistent(
                                                                  "max_iters": 12}),
     )  # fmt: skip
 
-    loaded = h.make_load(z_decoder, ExplorerBackend)(str(example_jpeg), 15, "4:2:0", progress=None)
+    loaded = h.make_load(decoder)(None, str(example_jpeg), 15, "4:2:0", progress=None)
     after = h.make_apply()(
         loaded[STATE], tool, strokes_on(loaded), **tool_args(hue=0.2), progress=None
     )
     assert not np.array_equal(after[OURS], loaded[OURS])
     assert 'data-consistent="true"' in after[BADGE]
-    assert after[STATE].backend.can_undo()
+    assert after[STATE].explorer.can_undo
 
 
 def test_inert_z_weights_are_pointed_out(decoder, example_jpeg):
@@ -287,7 +343,7 @@ def test_inert_z_weights_are_pointed_out(decoder, example_jpeg):
         for name, p in inert.named_parameters():
             if "z_proj" in name:
                 p.zero_()
-    view = h.make_load(inert, ZHistoryBackend)(str(example_jpeg), 15, "4:2:0", progress=None)
+    view = h.make_load(inert)(None, str(example_jpeg), 15, "4:2:0", progress=None)
     assert "z" in view[STATUS] and "no effect" in view[STATUS]
 
 
@@ -296,7 +352,7 @@ def test_a_lossless_crop_is_shown_consistent_where_reachable(load, tmp_path):
     blocks: no image of the file's size reproduces them, and the badge says so instead of
     failing the decoding."""
     src = FIXTURES / "realworld_lomiri_picos_203x141.jpg"
-    view = load(str(src), 15, "4:2:0", progress=None)
+    view = load(None, str(src), 15, "4:2:0", progress=None)
     report = ej.check(view[STATE].code, view[STATE].image)
     assert not report.consistent and report.consistent_where_reachable
     assert 'data-consistent="true"' in view[BADGE]

@@ -2,14 +2,17 @@
 
 Each handler receives the user's :class:`~explorable_jpeg_app.session.Session` (or None)
 from ``gr.State`` and returns the new one with what the page shows (:func:`view`). A
-handler that fails raises ``gr.Error`` with one clear sentence; Gradio then leaves every
-output — the state included — as it was, so a failed action never loses the exploration.
+handler that fails does not raise: it returns ``gr.skip()`` for every output (the state,
+the images, the gallery keep what they showed), a status line saying in plain words what
+went wrong, and a warning toast — so a failed action never blanks the page nor loses the
+exploration.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +22,18 @@ import gradio as gr
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import (
+    CorruptJpegError,
+    ExplorableJpegError,
+    NotAJpegError,
+    TruncatedJpegError,
+    UnsupportedJpegError,
+)
 
 from .gpu import gpu
 from .session import (
     Cancelled,
+    Outcome,
     Session,
     display_scale,
     resize_nearest,
@@ -36,18 +46,60 @@ logger = logging.getLogger(__name__)
 TOOL_LABELS: dict[str, str] = {
     "random": "Random alternatives",
     "scribble": "Scribble (paint colours)",
-    "variance-up": "Variance +",
-    "variance-down": "Variance −",
-    "magnitude-up": "Signal magnitude +",
-    "magnitude-down": "Signal magnitude −",
-    "tv-down": "Total variation −",
+    "variance-up": "Variance + (more texture)",
+    "variance-down": "Variance − (flatter)",
+    "magnitude-up": "Fine detail +",
+    "magnitude-down": "Fine detail −",
+    "tv-down": "Smooth (total variation −)",
     "hsv": "Hue / saturation / value",
     "imprint": "Imprint an image",
     "dictionary": "Desired patches (dictionary)",
     "periodicity": "Periodicity",
-    "uniform": "Uniform z control",
-    "digit": "Digit classes",
+    "uniform": "Texture (strength and orientation)",
+    "digit": "What could this be? (digits 0–9)",
 }
+
+# One line per tool: what it does to the selected region.
+TOOL_HELP: dict[str, str] = {
+    "random": "Several random decodings of the region, all consistent with the file: pick one.",
+    "scribble": "Paint colours on the region: the tool pulls it toward them (brighten/darken/"
+    "smooth modes ignore the colour).",
+    "variance-up": "More texture and contrast in the region (strength δ: how much more).",
+    "variance-down": "Less texture: flatter, smoother region (strength δ: how much less).",
+    "magnitude-up": "Stronger fine detail (edges, grain) in the region.",
+    "magnitude-down": "Weaker fine detail in the region.",
+    "tv-down": "Removes small wiggles (total variation) while keeping the region's contrast.",
+    "hsv": "Shifts hue, saturation and brightness of the region, as far as the file allows.",
+    "imprint": "Copies a source image (or the selection itself, moved) into the region.",
+    "dictionary": "Makes the region's patches look like those of a source image.",
+    "periodicity": "Makes the region repeat with a period (stripes, tiles, brickwork).",
+    "uniform": "Sets the texture of the region directly: strength, secondary strength, "
+    "orientation.",
+    "digit": "What could this be? Decodes the region as each digit 0–9 and ranks them by a "
+    "classifier's probability.",
+}
+
+# The strength δ a tool starts with when chosen (the engine's own defaults).
+TOOL_DELTA: dict[str, float] = {
+    "variance-up": 0.03,
+    "variance-down": 0.03,
+    "magnitude-up": 0.03,
+    "magnitude-down": 0.03,
+    "scribble": 0.15,
+}
+
+
+def tool_delta(tool: str) -> float | None:
+    """The strength δ ``tool`` starts with: the core's tool registry when it has one
+    (``explorable_jpeg.explorer.SPECS``), else :data:`TOOL_DELTA`; None: no δ."""
+    from explorable_jpeg import explorer
+
+    spec = (getattr(explorer, "SPECS", None) or {}).get(tool)
+    if spec is not None:
+        default = spec.defaults().get("delta")
+        return None if default is None else float(default)
+    return TOOL_DELTA.get(tool)
+
 
 NO_FILE = "Upload a JPEG (or any image to compress) first, or pick an example."
 
@@ -60,42 +112,97 @@ def tool_choices(tools: tuple[str, ...]) -> list[tuple[str, str]]:
 # errors
 # ------------------------------------------------------------------------------------------
 
+# The outputs of every handler that changes what the page shows, in this order.
+VIEW_OUTPUTS = ("state", "plain", "ours", "editor", "badge", "status", "gallery")
+STATUS = VIEW_OUTPUTS.index("status")
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'\"]+){2,}")
 
-def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+
+def _scrub(text: str) -> str:
+    """A message without server paths (``/tmp/gradio/…/x.jpg`` → ``x.jpg``)."""
+    return _PATH.sub(lambda m: re.split(r"[\\/]", m.group(0))[-1], text)
+
+
+def _sentence(text: str) -> str:
+    text = _scrub(text.strip())
+    if not re.match(r"\S*[._]", text):  # leave a leading file name as it is
+        text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def user_errors(fn: Callable) -> Callable:
-    """Turn every failure into ``gr.Error`` with a readable message (never a traceback)."""
+def user_message(exc: BaseException) -> str:
+    """One plain sentence (or two) for the visitor; never a traceback, a path or jargon."""
+    if isinstance(exc, NotAJpegError):
+        return (
+            "This file is not a JPEG (its first bytes are not those of a JPEG file). Upload a "
+            ".jpg, or a PNG, WebP, BMP or TIFF image to compress."
+        )
+    if isinstance(exc, TruncatedJpegError):
+        return (
+            "This JPEG file is incomplete (truncated): it ends before the picture does. "
+            "Upload the whole file."
+        )
+    if isinstance(exc, CorruptJpegError):
+        return "This JPEG file is damaged and cannot be read. Try another file."
+    if isinstance(exc, UnsupportedJpegError):
+        detail = re.sub(r"(?i)^unsupported\s*(jpeg)?\s*", "", str(exc)).strip(" :")
+        return (
+            f"This JPEG uses a kind of coding the app cannot explore ({_scrub(detail)}). "
+            "Try a usual 8-bit colour or grayscale JPEG."
+        )
+    if isinstance(exc, Image.DecompressionBombError):
+        return "That image is too large to open safely; use a smaller one."
+    if isinstance(exc, UnidentifiedImageError):
+        return (
+            "That file is not an image this app can read: upload a .jpg, or a PNG, WebP, BMP "
+            "or TIFF image to compress."
+        )
+    if isinstance(exc, MemoryError):
+        return "Out of memory: try a smaller image or a smaller region."
+    if isinstance(exc, ExplorableJpegError | OSError | ValueError):
+        return _sentence(str(exc) or type(exc).__name__)
+    return f"Something went wrong ({type(exc).__name__})."
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except ExplorableJpegError as exc:
-            raise gr.Error(f"{_sentence(exc)} Your exploration is unchanged.") from None
-        except Image.DecompressionBombError:
-            raise gr.Error("That image is too large to open safely; use a smaller one.") from None
-        except UnidentifiedImageError:
-            raise gr.Error(
-                "That file is not an image this app can read: upload a .jpg, or a PNG/WebP/"
-                "BMP/TIFF to compress."
-            ) from None
-        except MemoryError:
-            raise gr.Error("Out of memory: try a smaller image or region.") from None
-        except (OSError, ValueError) as exc:
-            logger.warning("handler %s: %s", fn.__name__, exc)
-            raise gr.Error(f"{_sentence(exc)} Your exploration is unchanged.") from None
-        except Exception as exc:  # UI boundary: log it, tell the user in one line
-            logger.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(
-                f"Unexpected error ({type(exc).__name__}); your exploration is unchanged."
-            ) from None
 
-    return wrapper
+def _fail(message: str, state: Session | None = None, n: int = len(VIEW_OUTPUTS)) -> tuple:
+    """Outputs of a failed view handler: everything kept, the message in the status."""
+    gr.Warning(message)
+    out: list[Any] = [gr.skip()] * n
+    if n > STATUS:
+        kept = "Your exploration is unchanged." if state is not None else ""
+        out[STATUS] = f"⚠ {message} {kept}".strip() + (
+            "  \n" + status_text(state) if state is not None else ""
+        )
+    return tuple(out)
+
+
+def guarded(n_outputs: int = len(VIEW_OUTPUTS), extra_on_error: tuple = ()) -> Callable:
+    """Wrap a handler: any failure becomes :func:`_fail`'s outputs (``extra_on_error``
+    replaces the outputs after the view's, e.g. a cleared upload box)."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # UI boundary: log it, tell the user in plain words
+                if isinstance(exc, gr.Error):
+                    message = str(exc.message)
+                else:
+                    message = user_message(exc)
+                    if isinstance(exc, ExplorableJpegError | OSError | ValueError):
+                        logger.info("%s refused: %s", fn.__name__, exc)
+                    else:
+                        logger.exception("unexpected error in %s", fn.__name__)
+                state = args[0] if args and isinstance(args[0], Session) else None
+                n_view = n_outputs - len(extra_on_error)
+                out = _fail(message, state, n_view) if n_view > 0 else ()
+                out = out + tuple(extra_on_error)
+                return out if n_outputs != 1 else out[0]
+
+        return wrapper
+
+    return wrap
 
 
 def _progress_fn(progress: Any) -> Callable[[float, str], None]:
@@ -144,6 +251,41 @@ def editor_value(image: np.ndarray) -> dict:
     return {"background": image, "layers": [], "composite": image}
 
 
+def outcome_text(outcome: Outcome | None) -> str:
+    """What the last tool did and how far its loss got, in one or two sentences."""
+    if outcome is None:
+        return ""
+    label = TOOL_LABELS.get(outcome.tool, outcome.tool)
+    ran = ""
+    if outcome.iterations is not None:
+        ran = f" ({outcome.iterations} iterations in {outcome.seconds:.1f} s"
+        if outcome.loss_start:
+            got = 100 * (1 - outcome.loss_best / outcome.loss_start)
+            ran += f"; the objective improved by {max(got, 0.0):.0f}%"
+        ran += ")"
+    if outcome.changed:
+        return f"**{label}** changed the image{ran}."
+    return (
+        f"**{label}** found no visible change here{ran}: this file leaves little room in this "
+        "region for that tool. Try a larger region, a larger strength or a longer time "
+        "budget. Nothing was added to the history."
+    )
+
+
+def status_text(state: Session) -> str:
+    lines = [f"**{state.name}** — {state.note}."]
+    if state.outcome is not None:
+        lines.append(outcome_text(state.outcome))
+    if state.scale < 1:
+        lines.append(
+            f"Shown at {100 * state.scale:.0f}% (display only; the code is never resized)."
+        )
+    ex = state.explorer
+    can = {True: "available", False: "—"}
+    lines.append(f"Undo {can[ex.can_undo]} · redo {can[ex.can_redo]}.")
+    return "  \n".join(lines)
+
+
 def view(state: Session | None) -> tuple:
     """``(state, plain, ours, editor, badge, status, gallery)`` for the current session."""
     if state is None:
@@ -154,21 +296,13 @@ def view(state: Session | None) -> tuple:
     for alt in state.alternatives:
         ok = "✔" if state.check(alt.image).consistent_where_reachable else "✘"
         gallery.append((to_display(alt.image, scale), f"{alt.caption} {ok}"))
-    backend = state.backend
-    lines = [f"**{state.name}** — {state.note}."]
-    if scale < 1:
-        lines.append(f"Shown at {100 * scale:.0f}% (display only; the code is never resized).")
-    lines.append(
-        f"Undo {'available' if backend.can_undo() else '—'} · "
-        f"redo {'available' if backend.can_redo() else '—'}."
-    )
     return (
         state,
         to_display(state.plain, scale),
         ours,
         editor_value(ours),
         badge_html(state.check()),
-        "  \n".join(lines),
+        status_text(state),
         gallery,
     )
 
@@ -242,9 +376,8 @@ def full_resolution_strokes(
 
 
 @gpu(duration=60)
-def _open(decoder, data, name, quality, subsampling, backend_factory=None) -> Session:
-    kw = {} if backend_factory is None else {"backend_factory": backend_factory}
-    return Session.open(decoder, data, name, quality, subsampling, **kw)
+def _open(decoder, data, name, quality, subsampling) -> Session:
+    return Session.open(decoder, data, name, quality, subsampling)
 
 
 @gpu(duration=120)
@@ -257,36 +390,72 @@ def _apply(state: Session, tool: str, mask, params: dict, progress) -> Session:
 # ------------------------------------------------------------------------------------------
 
 
-def _read_upload(file: Any) -> tuple[bytes, str]:
+def _read_upload(file: Any, state: Session | None) -> tuple[bytes, str]:
+    """The upload's bytes and name. When Gradio's cache cleaning has removed the cached
+    copy of the file the session was opened from, its bytes are taken from the session."""
     if file is None:
         raise gr.Error(NO_FILE)
     path = Path(file if isinstance(file, str | Path) else getattr(file, "name", file))
     try:
         return path.read_bytes(), path.name
     except OSError as exc:
-        raise gr.Error(f"Cannot read the upload ({exc.strerror}); upload it again.") from None
+        if state is not None and state.source and state.name == path.name:
+            return state.source, state.name
+        raise gr.Error(
+            f"Cannot read the upload ({exc.strerror or 'unreadable'}); upload it again."
+        ) from None
 
 
-def make_load(decoder, backend_factory: Callable | None = None) -> Callable:
-    """The upload handler; ``backend_factory(decoder, code)`` picks the backend (default:
-    the exploration engine when the core has it, else the z-history fallback)."""
+def make_load(decoder) -> Callable:
+    """The upload handler: ``(state, file, quality, subsampling)`` → the view and the
+    upload box (kept on success, cleared when the file is refused)."""
 
-    @user_errors
-    def load(file, quality, subsampling, progress=gr.Progress()):  # noqa: B008
-        """Upload (or example) → a new session: plain decode, our decode, badge."""
-        data, name = _read_upload(file)
-        fn = _progress_fn(progress)
-        fn(0.1, "reading the JPEG code and decoding")
-        new = _open(decoder, data, name, int(quality), str(subsampling), backend_factory)
-        fn(1.0, "done")
-        return view(new)
+    @guarded(len(VIEW_OUTPUTS) + 1, extra_on_error=(None,))
+    def load(state, file, quality, subsampling, progress=gr.Progress()):  # noqa: B008
+        """Upload → a new session: plain decode, our decode, badge."""
+        data, name = _read_upload(file, state)
+        return (*_open_view(decoder, data, name, quality, subsampling, progress), gr.skip())
 
     return load
 
 
+def make_load_example(decoder, files: list[Path]) -> Callable:
+    """Load an example by file name from the package folder — never from Gradio's cache,
+    which is cleaned. Outputs: the view and the upload box (showing the example)."""
+    by_name = {p.name: p for p in files}
+
+    @guarded(len(VIEW_OUTPUTS) + 1)
+    def load_example(state, name, quality, subsampling, progress=gr.Progress()):  # noqa: B008
+        path = by_name.get(str(name or ""))
+        if path is None:
+            raise gr.Error("No such example: click one of the thumbnails.")
+        shown = _open_view(decoder, path.read_bytes(), path.name, quality, subsampling, progress)
+        return (*shown, str(path))
+
+    return load_example
+
+
+def make_example_picker(files: list[Path]) -> Callable:
+    """Thumbnail click → the example's file name (the input of ``load_example``)."""
+
+    def pick_example(evt: gr.SelectData) -> str:
+        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        return files[int(index)].name
+
+    return pick_example
+
+
+def _open_view(decoder, data: bytes, name: str, quality, subsampling, progress) -> tuple:
+    fn = _progress_fn(progress)
+    fn(0.1, "reading the JPEG code and decoding")
+    new = _open(decoder, data, name, int(quality), str(subsampling))
+    fn(1.0, "done")
+    return view(new)
+
+
 # The tool controls of the page, in the order the apply handler takes them, with defaults.
 CONTROL_DEFAULTS: dict[str, Any] = {
-    "delta": 0.05,  # variance / magnitude / scribble strength
+    "delta": None,  # variance / magnitude / scribble strength (None: the tool's default)
     "mode": "colour",  # scribble: colour, brighten, darken, tv
     "hue": 0.0,  # hsv shifts on [0, 1]
     "saturation": 0.0,
@@ -310,14 +479,15 @@ MASK_OPTIONAL = ("random", "uniform")
 
 
 def tool_params(tool: str, scribble: np.ndarray | None = None, **controls: Any) -> dict[str, Any]:
-    """The page's controls → the parameters a backend takes (see ``ExplorerBackend``)."""
+    """The page's controls → the parameters :meth:`Session.apply` takes (``delta`` None:
+    the tool's own default)."""
     c = {**CONTROL_DEFAULTS, **controls}
     directions = PERIOD_DIRECTIONS.get(c["period_direction"], (0.0,))
     period = int(c["period"] or 0)
     digit = c["digit"]
     p: dict[str, Any] = {
         "budget": float(c["budget"]),
-        "delta": float(c["delta"]),
+        "delta": None if c["delta"] is None else float(c["delta"]),
         "scribble": scribble,
         "mode": str(c["mode"]),
         "hue": float(c["hue"]),
@@ -342,7 +512,7 @@ def tool_params(tool: str, scribble: np.ndarray | None = None, **controls: Any) 
 
 
 def make_apply() -> Callable:
-    @user_errors
+    @guarded()
     def apply_tool(
         state,
         tool,
@@ -384,8 +554,12 @@ def make_apply() -> Callable:
         try:
             new = _apply(state, tool, mask, params, _progress_fn(progress))
         except Cancelled:
-            gr.Warning("Cancelled: the exploration is as it was.")
-            return view(state)
+            gr.Info("Cancelled: the exploration is as it was.")
+            shown = list(view(state))
+            shown[STATUS] = "Cancelled: the exploration is as it was.  \n" + shown[STATUS]
+            return tuple(shown)
+        if not new.outcome.changed and not new.alternatives:
+            gr.Info(outcome_text(new.outcome).replace("**", ""))
         return view(new)
 
     return apply_tool
@@ -397,7 +571,7 @@ def cancel(state: Session | None) -> None:
         state.cancel.cancel()
 
 
-@user_errors
+@guarded()
 def undo(state):
     new, done = _require(state).undo()
     if not done:
@@ -405,7 +579,7 @@ def undo(state):
     return view(new)
 
 
-@user_errors
+@guarded()
 def redo(state):
     new, done = _require(state).redo()
     if not done:
@@ -417,7 +591,7 @@ def select_alternative(evt: gr.SelectData) -> int:
     return int(evt.index)
 
 
-@user_errors
+@guarded()
 def use_alternative(state, index):
     state = _require(state)
     if index is None or not state.alternatives:
@@ -425,19 +599,20 @@ def use_alternative(state, index):
     return view(state.use_alternative(int(index)))
 
 
-@user_errors
-def export(state) -> list[str]:
-    """Files to download: PNG, z map, exploration file, and the JPEG itself."""
-    state = _require(state)
-    folder = Path(tempfile.mkdtemp(prefix="explorable-jpeg-"))
+def export(state: Session | None, root: Path | None = None) -> list[str] | None:
+    """Files to download: PNG, z map, exploration file, and the JPEG itself (None before
+    a file is loaded). ``root``: where to write (default: the system's temporary folder)."""
+    if state is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="explorable-jpeg-", dir=root))
     return [str(p) for p in state.export(folder)]
 
 
-@user_errors
+@guarded()
 def load_exploration(state, file):
     state = _require(state)
     if file is None:
-        raise gr.Error("Choose an exploration file (.safetensors / .exploration) to load.")
+        raise gr.Error("Choose an exploration file (.safetensors) to load.")
     path = Path(file if isinstance(file, str | Path) else file.name)
     new = state.load_exploration(path)
     gr.Info(f"Loaded {path.name}.")
@@ -445,15 +620,14 @@ def load_exploration(state, file):
 
 
 def zoom_at(state: Session | None, x: float, y: float, factor: int) -> np.ndarray | None:
-    """Plain decode | ours, magnified ``factor``× (nearest) around display point (x, y)."""
+    """Plain decode | ours, magnified ``factor``× (nearest) around image point (x, y) in
+    the file's own pixels."""
     if state is None:
         return None
-    scale = state.scale
-    cx, cy = x / scale, y / scale
     h, w = state.code.height, state.code.width
     half = max(4, int(128 / max(1, factor)))
-    x0 = int(min(max(cx - half, 0), max(w - 2 * half, 0)))
-    y0 = int(min(max(cy - half, 0), max(h - 2 * half, 0)))
+    x0 = int(min(max(x - half, 0), max(w - 2 * half, 0)))
+    y0 = int(min(max(y - half, 0), max(h - 2 * half, 0)))
     crops = []
     for img in (state.plain, state.image):
         c = img[y0 : y0 + 2 * half, x0 : x0 + 2 * half]
@@ -465,6 +639,34 @@ def zoom_at(state: Session | None, x: float, y: float, factor: int) -> np.ndarra
     return np.concatenate([crops[0], gap, crops[1]], axis=1)
 
 
+def zoom_point(state: Session | None, point) -> tuple[float, float]:
+    """The zoom's centre in file pixels: the clicked point (as a fraction of the image,
+    so that it carries over to another file), or the image's centre."""
+    fx, fy = point if point else (0.5, 0.5)
+    if state is None:
+        return 0.0, 0.0
+    return fx * state.code.width, fy * state.code.height
+
+
+@guarded(2)
 def zoom(state, factor, evt: gr.SelectData):
+    """Click on an image → zoom there; returns the zoom image and the remembered point."""
+    if state is None:
+        return None, None
     x, y = evt.index[:2]
-    return zoom_at(state, float(x), float(y), int(factor))
+    scale = state.scale
+    point = (float(x) / scale / state.code.width, float(y) / scale / state.code.height)
+    return zoom_at(state, *zoom_point(state, point), int(factor)), point
+
+
+def make_refresh(root: Path | None = None) -> Callable:
+    """After every change: the zoom panel (same point, the current image) and the
+    downloads (PNG, z map, exploration file, JPEG — ready without a click)."""
+
+    @guarded(2)
+    def refresh(state, point, factor):
+        if state is None:
+            return None, None
+        return zoom_at(state, *zoom_point(state, point), int(factor)), export(state, root)
+
+    return refresh

@@ -1,13 +1,9 @@
 """One user's exploration of one JPEG file, independent of Gradio.
 
 A :class:`Session` holds the file's bytes and code, the plain (bin-centre) decoding, the
-display scale, and a *backend* that owns the control signal z, the history and the
-alternatives:
-
-* :class:`ExplorerBackend` wraps ``explorable_jpeg.explorer.Explorer`` when the core
-  provides it (every tool, optimisation with progress and cancellation, save/load);
-* :class:`ZHistoryBackend` is the fallback: random alternatives from seeds and a
-  consistency-projected scribble, with undo/redo over a history of (z, image).
+display scale, and an :class:`explorable_jpeg.explorer.Explorer` that owns the control
+signal z, the history and the alternatives (every tool, optimisation with progress and
+cancellation, save/load).
 
 Actions never mutate a session in place: :meth:`Session.apply` and friends work on a copy
 and return it, so an action that fails (or is cancelled) leaves the user's work untouched.
@@ -19,10 +15,11 @@ import copy
 import dataclasses
 import io
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -30,12 +27,12 @@ from PIL import Image
 
 import explorable_jpeg as ej
 from explorable_jpeg.code import JpegCode
-from explorable_jpeg.errors import ExplorableJpegError, InvalidImageError
+from explorable_jpeg.errors import ExplorableJpegError, ImageTooLargeError, InvalidImageError
+from explorable_jpeg.explorer import Explorer
 
 DISPLAY_MAX_SIDE = 1024  # longest side of what the browser shows; the code is never resized
 DEFAULT_MAX_PIXELS = 6_000_000  # the app's own pixel limit (CPU decoding time grows with it)
 MAX_PIXELS_ENV = "EXPLORABLE_JPEG_APP_MAX_PIXELS"
-HISTORY_LIMIT = 40
 JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
 
 ProgressFn = Callable[[float, str], None]
@@ -93,6 +90,15 @@ def app_max_pixels() -> int:
 # ------------------------------------------------------------------------------------------
 
 
+def too_large(name: str, dims: tuple[int, int] | None, limit: int) -> ImageTooLargeError:
+    """The app's refusal of a large image, naming the app's own setting."""
+    size = f" is {dims[0]}x{dims[1]} = {dims[0] * dims[1] / 1e6:.1f} megapixels;" if dims else ""
+    return ImageTooLargeError(
+        f"{name}{size} this app accepts images up to {limit / 1e6:.1f} megapixels "
+        f"(the server's {MAX_PIXELS_ENV} setting). Use a smaller image"
+    )
+
+
 def is_jpeg_bytes(data: bytes) -> bool:
     return data[:3] == b"\xff\xd8\xff"
 
@@ -109,14 +115,16 @@ def load_source(
     if not data:
         raise InvalidImageError(f"{name} is empty")
     if is_jpeg_bytes(data) or name.lower().endswith(JPEG_SUFFIXES):
-        code = ej.read_jpeg(data, max_pixels=limit)
+        try:
+            code = ej.read_jpeg(data, max_pixels=limit)
+        except ImageTooLargeError as exc:
+            size = re.search(r"(\d+) ?x ?(\d+)", str(exc))
+            dims = (int(size[1]), int(size[2])) if size else None
+            raise too_large(name, dims, limit) from None
         return data, code, f"read {name} as it is ({describe_code(code)})"
     with Image.open(io.BytesIO(data)) as im:
         if im.width * im.height > limit:
-            raise ej.ImageTooLargeError(
-                f"{name} is {im.width}x{im.height} = {im.width * im.height / 1e6:.1f} MP; "
-                f"the app accepts up to {limit / 1e6:.1f} MP"
-            )
+            raise too_large(name, (im.width, im.height), limit)
         im.load()
         if im.mode in ("RGBA", "LA", "P", "PA"):
             im = im.convert("RGBA")
@@ -165,210 +173,30 @@ def resize_nearest(array: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------
-# backends
+# the page's parameters → the engine's
 # ------------------------------------------------------------------------------------------
 
-
-class Backend(Protocol):
-    tools: tuple[str, ...]
-
-    @property
-    def image(self) -> np.ndarray: ...
-
-    @property
-    def z(self) -> torch.Tensor | None: ...
-
-    def apply(
-        self,
-        tool: str,
-        mask: np.ndarray | None,
-        params: dict[str, Any],
-        progress: ProgressFn,
-        cancel: CancelToken,
-    ) -> list[Alternative]: ...
-
-    def undo(self) -> bool: ...
-
-    def redo(self) -> bool: ...
-
-    def can_undo(self) -> bool: ...
-
-    def can_redo(self) -> bool: ...
-
-    def use_alternative(self, name: str) -> None: ...
-
-    def save(self, path: Path) -> None: ...
-
-    def load(self, path: Path) -> None: ...
+# page control name → the engine's parameter name, per tool (missing: not passed)
+_ENGINE_PARAMS: dict[str, tuple[str, ...]] = {
+    "variance-up": ("delta",),
+    "variance-down": ("delta",),
+    "magnitude-up": ("delta",),
+    "magnitude-down": ("delta",),
+    "tv-down": (),
+    "scribble": ("scribble", "mode", "delta"),
+    "hsv": ("hue", "saturation", "value"),
+    "imprint": ("source", "dy", "dx", "angle"),
+    "dictionary": ("source", "ignore_variance"),
+    "periodicity": ("directions", "periods"),
+    "random": ("n", "close"),
+    "uniform": ("magnitude", "secondary", "direction"),
+    "digit": ("digits",),
+}
 
 
-@dataclasses.dataclass
-class _Entry:
-    z: torch.Tensor | None
-    image: np.ndarray
-    label: str
-
-
-class ZHistoryBackend:
-    """Exploration without ``explorable_jpeg.explorer``: random z and projected scribbles.
-
-    * ``random``: N decodings whose z is redrawn (inside the mask's blocks, or everywhere).
-    * ``scribble``: the painted colours inside the mask, projected onto the consistent set
-      and snapped, so the image still re-encodes to the file.
-    The exploration file is the current z (``zfile.save_z``).
-    """
-
-    tools: tuple[str, ...] = ("random", "scribble")
-
-    def __init__(self, decoder, code: JpegCode, image: np.ndarray | None = None) -> None:
-        self.decoder = decoder
-        self.code = code
-        z = decoder.random_z(code, 0) * 0 if decoder.z_channels else None
-        if image is None:
-            image = decoder.decode(code, z=z)
-        self.history: list[_Entry] = [_Entry(z, image, "decode")]
-        self.position = 0
-        self.alternatives: list[_Entry] = []
-        self._next_seed = 1
-
-    def __deepcopy__(self, memo: dict) -> ZHistoryBackend:
-        new = copy.copy(self)
-        new.history = list(self.history)  # entries are never mutated: share them
-        new.alternatives = list(self.alternatives)
-        return new
-
-    @property
-    def current(self) -> _Entry:
-        return self.history[self.position]
-
-    @property
-    def image(self) -> np.ndarray:
-        return self.current.image
-
-    @property
-    def z(self) -> torch.Tensor | None:
-        return self.current.z
-
-    def _push(self, entry: _Entry) -> None:
-        self.history = self.history[: self.position + 1] + [entry]
-        if len(self.history) > HISTORY_LIMIT:
-            self.history = self.history[-HISTORY_LIMIT:]
-        self.position = len(self.history) - 1
-
-    def apply(self, tool, mask, params, progress, cancel) -> list[Alternative]:
-        if tool == "random":
-            return self._random(mask, int(params.get("n", 4)), progress, cancel)
-        if tool == "scribble":
-            if mask is None or params.get("scribble") is None:
-                raise InvalidImageError("scribble needs strokes: paint on the sketchpad first")
-            progress(0.1, "projecting the scribble onto the consistent set")
-            self._scribble(mask, params["scribble"])
-            progress(1.0, "done")
-            return []
-        raise InvalidImageError(
-            f"the tool {tool!r} needs the exploration engine (explorable_jpeg.explorer), "
-            "which this installation does not have"
-        )
-
-    def _random(self, mask, n, progress, cancel) -> list[Alternative]:
-        if not self.decoder.z_channels:
-            raise InvalidImageError("the l1 decoder has no z: load the gan variant")
-        n = max(1, min(int(n), 16))
-        blocks = None if mask is None else block_mask(mask, self.decoder.z_shape(self.code))
-        alts = []
-        for k in range(n):
-            if cancel.cancelled:
-                raise Cancelled()
-            progress(k / n, f"alternative {k + 1} of {n}")
-            z = self.decoder.random_z(self.code, self._next_seed + k)
-            if blocks is not None and self.z is not None:
-                z = torch.where(blocks, z, self.z.cpu())
-            seed = self._next_seed + k
-            alts.append(_Entry(z, self.decoder.decode(self.code, z=z), f"seed {seed}"))
-        self._next_seed += n
-        progress(1.0, "done")
-        self.alternatives = alts
-        return [Alternative(a.label, a.image, a.label) for a in alts]
-
-    def _scribble(self, mask: np.ndarray, scribble: np.ndarray) -> None:
-        from explorable_jpeg.snap import image_to_planes
-
-        cur = image_to_planes(self.image, self.code)
-        target = image_to_planes(scribble, self.code)
-        blended = np.where(mask[None], target, cur)
-        planes = ej.project_image(blended, self.code)
-        image = ej.snap(planes, self.code)
-        self._push(_Entry(self.z, image, "scribble"))
-
-    def undo(self) -> bool:
-        if self.position == 0:
-            return False
-        self.position -= 1
-        return True
-
-    def redo(self) -> bool:
-        if self.position + 1 >= len(self.history):
-            return False
-        self.position += 1
-        return True
-
-    def can_undo(self) -> bool:
-        return self.position > 0
-
-    def can_redo(self) -> bool:
-        return self.position + 1 < len(self.history)
-
-    def use_alternative(self, name: str) -> None:
-        for alt in self.alternatives:
-            if alt.label == name:
-                self._push(alt)
-                return
-        raise InvalidImageError(f"no alternative named {name!r}: make alternatives first")
-
-    def save(self, path: Path) -> None:
-        from explorable_jpeg.zfile import save_z
-
-        z = self.z if self.z is not None else torch.zeros(self.decoder.z_shape(self.code))
-        save_z(path, z, self.code)
-
-    def load(self, path: Path) -> None:
-        from explorable_jpeg.zfile import load_z
-
-        if not self.decoder.z_channels:
-            raise InvalidImageError("the l1 decoder has no z to load")
-        z = load_z(path, self.code, self.decoder.z_shape(self.code))
-        self._push(_Entry(z, self.decoder.decode(self.code, z=z), "loaded"))
-
-
-def block_mask(mask: np.ndarray, z_shape: tuple[int, int, int]) -> torch.Tensor:
-    """Pixel mask ``(H, W)`` → boolean ``(1, by, bx)``: blocks that hold a masked pixel."""
-    _, by, bx = z_shape
-    m = np.zeros((by * 8, bx * 8), dtype=bool)
-    m[: mask.shape[0], : mask.shape[1]] = mask
-    return torch.from_numpy(m.reshape(by, 8, bx, 8).any(axis=(1, 3)))[None]
-
-
-def z_is_inert(decoder) -> bool:
-    """True when the decoder's z layers are all zero (z cannot change the output)."""
-    params = [p for n, p in decoder.named_parameters() if "z_proj" in n]
-    return not params or all(not bool(p.detach().abs().max() > 0) for p in params)
-
-
-def explorer_available() -> bool:
-    """True when the core has the exploration engine (``explorable_jpeg.explorer``)."""
-    try:
-        from explorable_jpeg import explorer
-    except ImportError:
-        return False
-    return hasattr(explorer, "Explorer") and hasattr(explorer, "TOOLS")
-
-
-def make_backend(decoder, code: JpegCode) -> Backend:
-    if explorer_available():
-        from .explorer_backend import ExplorerBackend
-
-        return ExplorerBackend(decoder, code)
-    return ZHistoryBackend(decoder, code)
+def engine_params(tool: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The subset of the page's parameters that ``tool`` takes (None values left out)."""
+    return {k: params[k] for k in _ENGINE_PARAMS.get(tool, ()) if params.get(k) is not None}
 
 
 # ------------------------------------------------------------------------------------------
@@ -377,16 +205,35 @@ def make_backend(decoder, code: JpegCode) -> Backend:
 
 
 @dataclasses.dataclass
+class Outcome:
+    """What the last action did, for the status line."""
+
+    tool: str
+    changed: bool
+    loss_start: float | None = None
+    loss_best: float | None = None
+    iterations: int | None = None
+    seconds: float | None = None
+
+
+@dataclasses.dataclass
 class Session:
-    """Everything the app knows about one user's current file."""
+    """Everything the app knows about one user's current file.
+
+    ``explorer`` owns z, the history and the alternatives; ``source`` keeps the upload's
+    own bytes so that the file can be re-read (another quality, a lost cached copy).
+    """
 
     name: str
     jpeg: bytes
     code: JpegCode
     plain: np.ndarray
-    backend: Backend
+    explorer: Explorer
+    source: bytes = b""
     note: str = ""
     alternatives: list[Alternative] = dataclasses.field(default_factory=list)
+    outcome: Outcome | None = None
+    seed: int = 0
     cancel: CancelToken = dataclasses.field(default_factory=CancelToken)
 
     @classmethod
@@ -397,58 +244,98 @@ class Session:
         name: str,
         quality: int = 15,
         subsampling: str = "4:2:0",
-        backend_factory: Callable[[Any, JpegCode], Backend] = make_backend,
     ) -> Session:
         jpeg, code, note = load_source(data, name, quality, subsampling)
         plain = ej.decode_plain(code)
         if z_is_inert(decoder):
             note += (
-                "; these decoder weights' z layers are zero, so z-based tools have no effect"
+                "; these decoder weights' z layers are zero, so the tools have no effect"
                 " until trained gan weights are installed"
             )
         if code.orientation != 1:
             note += f"; EXIF orientation {code.orientation} is not applied (stored orientation)"
-        return cls(name, jpeg, code, plain, backend_factory(decoder, code), note)
+        return cls(name, jpeg, code, plain, Explorer(decoder, code), source=data, note=note)
+
+    @property
+    def decoder(self):
+        return self.explorer.decoder
 
     @property
     def image(self) -> np.ndarray:
-        return self.backend.image
+        return self.explorer.image
 
     @property
     def scale(self) -> float:
         return display_scale(self.code.height, self.code.width)
 
     def copy(self) -> Session:
+        """An independent copy (its own history); the decoder, the code and the images of
+        the file are shared (never mutated)."""
         return copy.deepcopy(self, memo=_shared_memo(self))
 
     # -- actions: each returns a new session ------------------------------------------------
     def apply(
         self, tool: str, mask: np.ndarray | None, params: dict[str, Any], progress: ProgressFn
     ) -> Session:
+        """Run ``tool`` on a copy; the copy is returned (``outcome.changed`` False and the
+        history untouched when the tool found no visible change)."""
         new = self.copy()
         self.cancel.reset()
-        alts = new.backend.apply(tool, mask, params, progress, self.cancel)
-        new.alternatives = list(alts)
+        kw = engine_params(tool, params)
+        if tool == "random":
+            kw["seed"] = new.seed
+            new.seed += 1
+        if "budget" in params:
+            kw["budget_s"] = float(params["budget"])
+        before = self.image
+        result = new.explorer.apply(
+            tool, mask, progress=progress, cancel=self.cancel.event, **kw
+        )  # fmt: skip
+        if self.cancel.cancelled:
+            raise Cancelled()
+        opt = result.result
+        changed = not np.array_equal(new.image, before)
+        if not changed and not result.alternatives:
+            # nothing visible happened: keep the user's history exactly as it was shown
+            new = self.copy()
+        new.outcome = Outcome(
+            tool,
+            changed,
+            None if opt is None else opt.loss_start,
+            None if opt is None else opt.loss_best,
+            None if opt is None else opt.iterations,
+            None if opt is None else opt.seconds,
+        )
+        new.alternatives = []
+        for name, image in result.alternatives.items():
+            score = result.scores.get(name)
+            caption = name if score is None else f"{name}: p={score:.2f}"
+            key = name if name in new.explorer.alternatives else f"digit {name}"
+            new.alternatives.append(Alternative(key, image, caption))
         return new
 
     def undo(self) -> tuple[Session, bool]:
         new = self.copy()
-        return new, new.backend.undo()
+        new.outcome = None
+        return new, new.explorer.undo()
 
     def redo(self) -> tuple[Session, bool]:
         new = self.copy()
-        return new, new.backend.redo()
+        new.outcome = None
+        return new, new.explorer.redo()
 
     def use_alternative(self, index: int) -> Session:
         if not 0 <= index < len(self.alternatives):
             raise InvalidImageError("no such alternative: make alternatives first")
         new = self.copy()
-        new.backend.use_alternative(self.alternatives[index].name)
+        new.outcome = None
+        new.explorer.use_alternative(self.alternatives[index].name)
         return new
 
     def load_exploration(self, path: Path) -> Session:
         new = self.copy()
-        new.backend.load(path)
+        new.outcome = None
+        new.explorer.load(path)
         new.alternatives = []
         return new
 
@@ -457,47 +344,44 @@ class Session:
         return ej.check(self.code, self.image if image is None else image)
 
     def export(self, folder: Path) -> list[Path]:
-        """Write the PNG, the z map and the exploration file; return their paths."""
+        """Write the PNG, the z map, the exploration file and the JPEG; return their paths."""
+        from explorable_jpeg.zfile import save_z
+
         folder.mkdir(parents=True, exist_ok=True)
         stem = Path(self.name).stem or "image"
         png = folder / f"{stem}_explored.png"
         Image.fromarray(self.image).save(png)
-        out = [png]
-        z = self.backend.z
-        if z is not None:
-            from explorable_jpeg.zfile import save_z
-
-            zpath = folder / f"{stem}.z.safetensors"
-            save_z(zpath, z, self.code)
-            out.append(zpath)
-        exp = folder / f"{stem}.exploration{exploration_suffix(self.backend)}"
-        self.backend.save(exp)
-        out.append(exp)
+        zpath = folder / f"{stem}.z.safetensors"
+        save_z(zpath, self.explorer.z, self.code)
+        exp = folder / f"{stem}.exploration.safetensors"
+        self.explorer.save(exp)
         jpg = folder / f"{stem}.jpg"
         jpg.write_bytes(self.jpeg)
-        out.append(jpg)
-        return out
+        return [png, zpath, exp, jpg]
 
 
-def exploration_suffix(backend: Backend) -> str:
-    return getattr(backend, "file_suffix", ".safetensors")
+def z_is_inert(decoder) -> bool:
+    """True when the decoder's z layers are all zero (z cannot change the output)."""
+    params = [p for n, p in decoder.named_parameters() if "z_proj" in n]
+    return not params or all(not bool(p.detach().abs().max() > 0) for p in params)
 
 
 def _shared_memo(session: Session) -> dict:
-    """Objects a copy of the session shares instead of duplicating (immutable or heavy)."""
-    memo: dict[int, Any] = {id(session.code): session.code, id(session.jpeg): session.jpeg}
-    memo[id(session.plain)] = session.plain
-    decoder = getattr(session.backend, "decoder", None)
-    if decoder is not None:
-        memo[id(decoder)] = decoder
-    return memo
+    """Objects a copy of the session shares instead of duplicating (immutable or heavy):
+    the file's bytes, code and plain decode, and every network the explorer holds (the
+    decoder, a loaded classifier)."""
+    shared: list[Any] = [session.code, session.jpeg, session.source, session.plain]
+    shared += [v for v in vars(session.explorer).values() if isinstance(v, torch.nn.Module)]
+    shared += [a.image for a in session.alternatives]  # never mutated
+    return {id(obj): obj for obj in shared}
 
 
 __all__ = [
     "Cancelled",
     "CancelToken",
     "ExplorableJpegError",
+    "Outcome",
     "Session",
-    "ZHistoryBackend",
+    "engine_params",
     "load_source",
 ]

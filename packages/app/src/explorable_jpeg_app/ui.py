@@ -12,26 +12,34 @@ from pathlib import Path
 
 import gradio as gr
 
+from explorable_jpeg.explorer import TOOLS
+
 from .handlers import (
     CONTROL_DEFAULTS,
     PERIOD_DIRECTIONS,
+    TOOL_HELP,
     TOOL_LABELS,
+    VIEW_OUTPUTS,
     cancel,
-    export,
     load_exploration,
     make_apply,
+    make_example_picker,
     make_load,
+    make_load_example,
+    make_refresh,
     redo,
     select_alternative,
     tool_choices,
+    tool_delta,
     undo,
     use_alternative,
     zoom,
 )
-from .session import ZHistoryBackend, explorer_available
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 CONCURRENCY_ENV = "EXPLORABLE_JPEG_APP_CONCURRENCY"
+CACHE_LIFETIME_S = 3600  # Gradio deletes cached uploads and outputs older than this
+IMAGE_FORMAT = "png"  # lossless: what is shown and offered re-encodes to the file
 SUBSAMPLINGS = ["4:2:0", "4:2:2", "4:4:4"]
 UPLOAD_TYPES = [".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"]
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e53935", "#fdd835", "#43a047", "#1e88e5"]
@@ -48,12 +56,10 @@ def example_files() -> list[Path]:
     return sorted(EXAMPLES_DIR.glob("*.jpg"))
 
 
-def available_tools() -> tuple[str, ...]:
-    if explorer_available():
-        from .explorer_backend import ExplorerBackend
-
-        return ExplorerBackend.tools
-    return ZHistoryBackend.tools
+def example_thumbnails(files: list[Path]) -> list[tuple[str, str]]:
+    """The examples gallery's value: (path, caption). Set on every page load, so that
+    Gradio caches fresh copies even after its cache cleaning removed older ones."""
+    return [(str(p), p.stem.replace("_", " ")) for p in files]
 
 
 def load_default_decoder():
@@ -63,19 +69,22 @@ def load_default_decoder():
     return Decoder.from_pretrained(os.environ.get("EXPLORABLE_JPEG_WEIGHTS") or None, "gan")
 
 
-def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
+def create_app(
+    decoder=None, concurrency: int | None = None, cache_lifetime_s: int = CACHE_LIFETIME_S
+) -> gr.Blocks:
     """Build the app. ``decoder``: a loaded :class:`explorable_jpeg.decoder.Decoder`
     (default: the bundled weights), shared read-only by every user; per-user data lives in
-    ``gr.State``."""
+    ``gr.State``. ``cache_lifetime_s``: Gradio's cache cleaning (``delete_cache``)."""
     decoder = decoder if decoder is not None else load_default_decoder()
     if concurrency is None:
         concurrency = int(os.environ.get(CONCURRENCY_ENV, "1"))
-    tools = available_tools()
-    engine = "exploration engine" if explorer_available() else "z history (no explorer yet)"
+    tools = TOOLS
+    lifetime = int(cache_lifetime_s)
 
-    with gr.Blocks(title="Explorable JPEG", delete_cache=(3600, 3600)) as demo:
+    with gr.Blocks(title="Explorable JPEG", delete_cache=(lifetime, lifetime)) as demo:
         state = gr.State(None)
         selected = gr.State(None)
+        zoom_at_point = gr.State(None)
         gr.Markdown(INTRO)
 
         # ---------------------------------------------------------------- load
@@ -92,27 +101,47 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
                 )
                 subsampling = gr.Dropdown(SUBSAMPLINGS, value="4:2:0", label="Chroma sampling")
                 load_btn = gr.Button("Load / re-compress", elem_id="load-btn")
+                examples = example_files()
+                example_gallery = gr.Gallery(
+                    label="Examples (click one)",
+                    columns=3,
+                    height=140,
+                    allow_preview=False,
+                    format=IMAGE_FORMAT,
+                    interactive=False,
+                    elem_id="examples",
+                    visible=bool(examples),
+                )
             with gr.Column(scale=3):
-                status = gr.Markdown("Upload a JPEG or pick an example below.", elem_id="status")
+                status = gr.Markdown("Upload a JPEG or click an example.", elem_id="status")
                 badge = gr.HTML("", elem_id="badge")
                 with gr.Row():
                     plain_img = gr.Image(
                         label="Plain JPEG decode (bin centres) — click to zoom",
                         type="numpy",
                         interactive=False,
+                        format=IMAGE_FORMAT,
+                        buttons=["fullscreen"],
                         elem_id="plain",
                     )
                     ours_img = gr.Image(
                         label="Explorable decode (current) — click to zoom",
                         type="numpy",
                         interactive=False,
+                        format=IMAGE_FORMAT,
+                        buttons=["fullscreen"],
                         elem_id="ours",
                     )
 
         with gr.Accordion("Zoom (click a point on either image)", open=False):
             zoom_factor = gr.Slider(2, 8, value=4, step=1, label="Magnification")
             zoom_img = gr.Image(
-                label="Plain | ours", type="numpy", interactive=False, elem_id="zoom"
+                label="Plain | ours",
+                type="numpy",
+                interactive=False,
+                format=IMAGE_FORMAT,
+                buttons=["fullscreen"],
+                elem_id="zoom",
             )
 
         # ---------------------------------------------------------------- select + tools
@@ -123,6 +152,7 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
                     "Scribble only)",
                     type="numpy",
                     image_mode="RGBA",
+                    format=IMAGE_FORMAT,
                     sources=(),
                     transforms=(),
                     brush=gr.Brush(default_size=12, colors=BRUSH_COLOURS, default_color="#e53935"),
@@ -131,14 +161,19 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
                 )
             with gr.Column(scale=1, min_width=280):
                 tool = gr.Dropdown(
-                    tool_choices(tools),
-                    value=tools[0],
-                    label=f"Tool ({engine})",
-                    elem_id="tool",
+                    tool_choices(tools), value=tools[0], label="Tool", elem_id="tool"
                 )
+                tool_help = gr.Markdown(TOOL_HELP.get(tools[0], ""), elem_id="tool-help")
                 c = CONTROL_DEFAULTS
                 controls = {
-                    "delta": gr.Slider(0.005, 0.3, value=c["delta"], step=0.005, label="δ"),
+                    "delta": gr.Slider(
+                        0.005,
+                        0.3,
+                        value=tool_delta(tools[0]) or 0.03,
+                        step=0.005,
+                        label="Strength δ",
+                        info="How far the tool pushes the region (larger: a stronger edit).",
+                    ),
                     "mode": gr.Dropdown(
                         ["colour", "brighten", "darken", "tv"], value=c["mode"], label="Mode"
                     ),
@@ -187,6 +222,7 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
             label="Alternatives (click one, then 'Use this')",
             columns=4,
             height="auto",
+            format=IMAGE_FORMAT,
             elem_id="gallery",
         )
         use_btn = gr.Button("Use this alternative", elem_id="use-btn")
@@ -194,9 +230,8 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
         # ---------------------------------------------------------------- save / load
         with gr.Row():
             with gr.Column():
-                export_btn = gr.Button("Prepare downloads", elem_id="export-btn")
                 downloads = gr.File(
-                    label="PNG · z map · exploration file · JPEG",
+                    label="Downloads: PNG (passes check) · z map · exploration file · JPEG",
                     file_count="multiple",
                     interactive=False,
                     elem_id="downloads",
@@ -209,37 +244,50 @@ def create_app(decoder=None, concurrency: int | None = None) -> gr.Blocks:
 
         # ---------------------------------------------------------------- wiring
         view_outputs = [state, plain_img, ours_img, editor, badge, status, gallery]
-        heavy = {"concurrency_limit": concurrency, "concurrency_id": "heavy"}
+        assert len(view_outputs) == len(VIEW_OUTPUTS)
+        # progress on the status line only: never an overlay over the images or the
+        # sketchpad (Gradio can leave a stale one on the ImageEditor)
+        heavy = {
+            "concurrency_limit": concurrency,
+            "concurrency_id": "heavy",
+            "show_progress_on": [status],
+        }
+        light = {"show_progress_on": [status]}
+        exports = Path(demo.GRADIO_CACHE) / "explorable-jpeg-exports"
+        refresh = make_refresh(exports)
+        after = {"fn": refresh, "inputs": [state, zoom_at_point, zoom_factor],
+                 "outputs": [zoom_img, downloads], "show_progress": "hidden"}  # fmt: skip
+
         load = make_load(decoder)
-        load_inputs = [upload, quality, subsampling]
-        upload.upload(load, load_inputs, view_outputs, **heavy)
-        load_btn.click(load, load_inputs, view_outputs, **heavy)
-        examples = example_files()
+        load_inputs = [state, upload, quality, subsampling]
+        upload.upload(load, load_inputs, [*view_outputs, upload], **heavy).then(**after)
+        load_btn.click(load, load_inputs, [*view_outputs, upload], **heavy).then(**after)
         if examples:
-            gr.Examples(
-                [[str(p), 15, "4:2:0"] for p in examples],
-                inputs=load_inputs,
-                outputs=view_outputs,
-                fn=load,
-                run_on_click=True,
-                cache_examples=False,
-                label="Examples (small JPEGs at quality 10–20)",
-            )
+            demo.load(lambda: example_thumbnails(examples), None, example_gallery)
+            picked = gr.Textbox(visible=False, elem_id="example-name")
+            pick = make_example_picker(examples)
+            example_gallery.select(pick, None, picked, queue=False).then(
+                make_load_example(decoder, examples),
+                [state, picked, quality, subsampling],
+                [*view_outputs, upload],
+                api_name="load_example",
+                **heavy,
+            ).then(**after)
 
         apply_inputs = [state, tool, editor, *(controls[k] for k in CONTROL_DEFAULTS)]
-        apply_btn.click(make_apply(), apply_inputs, view_outputs, **heavy)
+        apply_btn.click(make_apply(), apply_inputs, view_outputs, **heavy).then(**after)
         cancel_btn.click(cancel, [state], None, queue=False)
-        undo_btn.click(undo, [state], view_outputs)
-        redo_btn.click(redo, [state], view_outputs)
+        undo_btn.click(undo, [state], view_outputs, **light).then(**after)
+        redo_btn.click(redo, [state], view_outputs, **light).then(**after)
         gallery.select(select_alternative, None, selected)
-        use_btn.click(use_alternative, [state, selected], view_outputs)
-        export_btn.click(export, [state], downloads)
-        load_exp_btn.click(load_exploration, [state, exploration_file], view_outputs, **heavy)
-        plain_img.select(zoom, [state, zoom_factor], zoom_img)
-        ours_img.select(zoom, [state, zoom_factor], zoom_img)
+        use_btn.click(use_alternative, [state, selected], view_outputs, **light).then(**after)
+        load_exp_inputs = [state, exploration_file]
+        load_exp_btn.click(load_exploration, load_exp_inputs, view_outputs, **heavy).then(**after)
+        for image in (plain_img, ours_img):
+            image.select(zoom, [state, zoom_factor], [zoom_img, zoom_at_point])
         toggled = [controls[k] for k in TOGGLED]
-        tool.change(_controls_for_tool, [tool], toggled)
-        demo.load(_controls_for_tool, [tool], toggled)
+        tool.change(_controls_for_tool, [tool], [*toggled, tool_help])
+        demo.load(_controls_for_tool, [tool], [*toggled, tool_help])
 
     demo.queue(max_size=32, default_concurrency_limit=concurrency)
     return demo
@@ -264,9 +312,15 @@ _TOOL_CONTROLS: dict[str, set[str]] = {
 
 
 def _controls_for_tool(tool: str):
-    """Show only the controls the chosen tool reads."""
+    """Show only the controls the chosen tool reads; δ starts at the tool's own default;
+    the tool's one-line help."""
     shown = _TOOL_CONTROLS.get(tool, set(TOGGLED))
-    return [gr.update(visible=name in shown) for name in TOGGLED]
+    updates = []
+    for name in TOGGLED:
+        delta = tool_delta(tool) if name == "delta" else None
+        extra = {"value": delta} if delta is not None else {}
+        updates.append(gr.update(visible=name in shown, **extra))
+    return [*updates, TOOL_HELP.get(tool, "")]
 
 
 def launch(app: gr.Blocks, **kwargs) -> None:
