@@ -310,6 +310,17 @@ def browser(session: nox.Session) -> None:
     session.run("pytest", "tests/browser", "-m", "browser", "-v", *session.posargs)
 
 
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The app served on loopback and N gradio_client clients uploading, editing, undoing
+    and downloading for a bounded time; asserts no lost edit, no cross-session leak and
+    bounded RSS, prints the RSS series and latencies (tests/app/soak.py). Defaults: 3
+    clients, 10 minutes; e.g. ``nox -s soak -- --clients 2 --minutes 2``."""
+    install_torch(session)
+    session.install("-e", f"{CORE}[test]", "-e", APP)
+    session.run("python", "tests/app/soak.py", *session.posargs)
+
+
 SHARED_TRAIN = "../shared/datasets/photos/train"
 SHARED_VAL = "../shared/datasets/photos/val"
 

@@ -114,9 +114,9 @@ def test_random_alternatives_fill_the_gallery_and_use_this_adds_to_history(loade
 
 def test_export_writes_png_z_and_exploration_that_load_back(loaded, tmp_path):
     state = loaded[STATE]
-    paths = [Path(p) for p in h.export(state, tmp_path)]
+    paths = [Path(p) for p in h.export(state, tmp_path / "new")]
     png, zfile, exploration, jpeg = paths
-    assert png.suffix == ".png" and Path(tmp_path) in png.parents
+    assert png.suffix == ".png" and tmp_path / "new" in png.parents
     assert ej.check(jpeg.read_bytes(), np.asarray(Image.open(png))).consistent
     z = load_z(zfile, state.code, state.decoder.z_shape(state.code))
     assert z.shape[0] == 64

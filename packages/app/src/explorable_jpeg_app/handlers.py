@@ -604,6 +604,8 @@ def export(state: Session | None, root: Path | None = None) -> list[str] | None:
     a file is loaded). ``root``: where to write (default: the system's temporary folder)."""
     if state is None:
         return None
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="explorable-jpeg-", dir=root))
     return [str(p) for p in state.export(folder)]
 

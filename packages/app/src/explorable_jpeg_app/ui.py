@@ -182,7 +182,9 @@ def create_app(
                         -1, 1, value=c["saturation"], step=0.05, label="Saturation shift"
                     ),
                     "value": gr.Slider(-1, 1, value=c["value"], step=0.05, label="Value shift"),
-                    "source": gr.Image(label="Source image", type="numpy", sources=["upload"]),
+                    "source": gr.Image(
+                        label="Source image", type="numpy", sources=["upload"], format=IMAGE_FORMAT
+                    ),
                     "dy": gr.Slider(-64, 64, value=c["dy"], step=1, label="Move down (px)"),
                     "dx": gr.Slider(-64, 64, value=c["dx"], step=1, label="Move right (px)"),
                     "angle": gr.Slider(-180, 180, value=c["angle"], step=1, label="Rotate (°)"),

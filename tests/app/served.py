@@ -1,0 +1,50 @@
+"""Helpers to serve the app on loopback and drive it with ``gradio_client`` (the served
+tests and ``nox -s soak``)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# positions in the outputs of the view endpoints as gradio_client returns them (the state
+# is not an API output): plain, ours, editor, badge, status, gallery [, upload]
+PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY = range(6)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def stroke_editor(background_path: str, folder: Path, box, tag: str = "") -> dict:
+    """An ImageEditor value (for gradio_client) with one opaque red rectangle."""
+    from gradio_client import handle_file
+
+    h, w = read(background_path).shape[:2]
+    layer = np.zeros((h, w, 4), np.uint8)
+    y0, y1, x0, x1 = box
+    layer[y0:y1, x0:x1] = (255, 0, 0, 255)
+    path = folder / f"layer{tag}.png"
+    Image.fromarray(layer).save(path)
+    return {
+        "background": handle_file(background_path),
+        "layers": [handle_file(str(path))],
+        "composite": None,
+    }
+
+
+def tool_inputs(tool: str, editor: dict, budget: float = 2.0, **kw) -> dict:
+    """Keyword arguments of ``/apply_tool`` (the page's defaults, overridable)."""
+    from explorable_jpeg_app.handlers import CONTROL_DEFAULTS, tool_delta
+
+    args = {**CONTROL_DEFAULTS, "delta": tool_delta(tool) or 0.03, "budget": budget, **kw}
+    return {"tool": tool, "editor": editor, **args}
