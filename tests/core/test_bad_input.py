@@ -93,3 +93,153 @@ def test_cli_unwritable_output_and_missing_input(fixtures_dir, tmp_path, capsys)
     assert rc == 2 and "no such file" in capsys.readouterr().err
     rc = main(["check", str(fixtures_dir / "gray.jpg"), str(tmp_path / "missing.png")])
     assert rc == 2 and "no such file" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ issue 22: reliability
+def _pillow_jpeg(seed: int = 0, quality: int = 50, size=(48, 64), **kw) -> bytes:
+    import io
+
+    from PIL import Image
+
+    from tests.conftest import natural_image
+
+    buf = io.BytesIO()
+    Image.fromarray(natural_image(*size, seed=seed)).save(buf, format="JPEG", quality=quality, **kw)
+    return buf.getvalue()
+
+
+def _segment(data: bytes, marker: int) -> int:
+    """Offset of the first marker segment 0xFF <marker> (before the first scan)."""
+    pos = data.find(bytes([0xFF, marker]))
+    assert pos > 0
+    return pos
+
+
+def test_zero_quantization_entry_is_refused_at_read_time():
+    data = bytearray(_pillow_jpeg())
+    dqt = _segment(bytes(data), 0xDB)
+    data[dqt + 5 + 7] = 0  # 8th entry (zigzag) of table 0
+    with pytest.raises(
+        CorruptJpegError, match=r"quantization table 0 has an entry of 0 \(position 7"
+    ):
+        read_jpeg(bytes(data))
+
+
+def test_zero_entry_in_a_16_bit_table_is_refused():
+    import struct
+
+    data = _pillow_jpeg()
+    dqt = _segment(data, 0xDB)
+    (length,) = struct.unpack(">H", data[dqt + 2 : dqt + 4])
+    table = list(data[dqt + 5 : dqt + 5 + 64])
+    table[3] = 0
+    seg = bytes([0x10]) + b"".join(struct.pack(">H", v) for v in table)
+    new = data[:dqt] + b"\xff\xdb" + struct.pack(">H", 2 + len(seg)) + seg
+    new += data[dqt + 2 + length :]  # drops the other tables of that segment, if any
+    with pytest.raises(CorruptJpegError, match="entry of 0"):
+        read_jpeg(new)
+
+
+def _forge_size(data: bytes, width: int, height: int) -> bytes:
+    import struct
+
+    sof = _segment(data, 0xC0)
+    return data[: sof + 5] + struct.pack(">HH", height, width) + data[sof + 9 :]
+
+
+def test_forged_dimensions_are_refused_before_allocating():
+    import resource
+    import time
+
+    data = _forge_size(_pillow_jpeg(), 10000, 9999)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    with pytest.raises(CorruptJpegError, match=r"claims 10000x9999 pixels.*forged or damaged"):
+        read_jpeg(data)
+    assert time.perf_counter() - t0 < 1.0
+    # nothing was allocated for 10000x9999 (its coefficients alone would be 300 MB)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # kB
+
+
+def test_a_size_the_data_can_hold_is_still_read():
+    # the bound is a lower bound on the data: a genuine file at its real size passes,
+    # including progressive files (1 bit per block in DC scans)
+    for kw in ({}, {"progressive": True}, {"subsampling": 0}):
+        code = read_jpeg(_pillow_jpeg(quality=5, size=(16, 16), **kw))
+        assert (code.width, code.height) == (16, 16)
+
+
+def test_file_size_limit(tmp_path, monkeypatch):
+    data = _pillow_jpeg()
+    with pytest.raises(ImageTooLargeError, match="above the limit of 100 "):
+        read_jpeg(data, max_file_bytes=100)
+    path = tmp_path / "x.jpg"
+    path.write_bytes(data)
+    monkeypatch.setenv("EXPLORABLE_JPEG_MAX_FILE_BYTES", "100")
+    with pytest.raises(ImageTooLargeError, match="EXPLORABLE_JPEG_MAX_FILE_BYTES"):
+        read_jpeg(path)
+
+
+def _corrupt_entropy(data: bytes) -> bytes:
+    """Flip bytes inside the entropy-coded data until libjpeg warns about corrupt data."""
+    from explorable_jpeg.errors import CorruptJpegDataError
+
+    sos = data.find(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        d = bytearray(data)
+        for k in rng.integers(start + 4, len(data) - 4, 3):
+            d[k] = 0x55 if d[k] != 0x55 else 0x2A  # never 0xFF: no new markers
+        try:
+            read_jpeg(bytes(d))
+        except CorruptJpegDataError:
+            return bytes(d)
+        except CorruptJpegError:
+            continue
+    raise AssertionError("no corrupting flip found")
+
+
+def test_corrupt_entropy_data_is_refused_by_default_with_libjpegs_reason():
+    from explorable_jpeg.errors import CorruptJpegDataError
+
+    bad = _corrupt_entropy(_pillow_jpeg(quality=30))
+    with pytest.raises(CorruptJpegDataError, match=r"libjpeg: Corrupt JPEG data: .*allow_corrupt"):
+        read_jpeg(bad)
+    a = read_jpeg(bad, allow_corrupt=True)  # opt-in: what libjpeg recovered, deterministic
+    b = read_jpeg(bad, allow_corrupt=True)
+    for x, y in zip(a.components, b.components, strict=True):
+        np.testing.assert_array_equal(x.coefficients, y.coefficients)
+
+
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        ("dup_sof", "libjpeg could not read the file: Invalid JPEG file structure: two SOF"),
+        ("bad_table_index", "Quantization table 0x03 was not defined"),
+        ("dimension_65535", "Maximum supported image dimension is 65500 pixels"),
+    ],
+)
+def test_libjpeg_refusals_name_libjpegs_reason_and_no_temporary_path(
+    tmp_path, capsys, mutate, reason
+):
+    import struct
+
+    data = _pillow_jpeg()
+    sof = _segment(data, 0xC0)
+    (length,) = struct.unpack(">H", data[sof + 2 : sof + 4])
+    if mutate == "dup_sof":
+        bad = data[:sof] + data[sof : sof + 2 + length] + data[sof:]
+    elif mutate == "bad_table_index":
+        bad = data[: sof + 12] + b"\x03" + data[sof + 13 :]
+    else:  # enough entropy-coded data for a 65535x1 frame, so that libjpeg judges it
+        bad = _forge_size(_pillow_jpeg(quality=95, size=(64, 256)), 65535, 1)
+    with pytest.raises(CorruptJpegError) as info:
+        read_jpeg(bad)
+    assert reason in str(info.value) and "/tmp" not in str(info.value)
+    path = tmp_path / "in.jpg"
+    path.write_bytes(bad)
+    assert main(["decode", str(path), "-o", str(tmp_path / "o.png"), "--model", "plain"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and reason in err[0]
+    assert "tmp" not in err[0].replace(str(tmp_path), "")

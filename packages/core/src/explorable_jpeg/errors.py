@@ -24,6 +24,12 @@ class CorruptJpegError(ExplorableJpegError, ValueError):
     """The JPEG data is malformed (bad marker segment, libjpeg error)."""
 
 
+class CorruptJpegDataError(CorruptJpegError):
+    """libjpeg reported damaged entropy-coded data ("Corrupt JPEG data: …"): the coefficients
+    it recovered are partly guessed. ``read_jpeg(..., allow_corrupt=True)`` (CLI:
+    ``--allow-corrupt``) accepts them."""
+
+
 class UnsupportedJpegError(ExplorableJpegError, ValueError):
     """A valid JPEG that this decoder does not handle (arithmetic, 12-bit, lossless, CMYK...)."""
 

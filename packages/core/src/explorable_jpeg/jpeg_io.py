@@ -19,8 +19,13 @@ import numpy as np
 from PIL import Image
 
 from .code import SUBSAMPLING_FACTORS, Component, JpegCode
-from .errors import CorruptJpegError, InvalidImageError, TruncatedJpegError
-from .markers import JpegHeader, max_pixels_limit, parse_header
+from .errors import (
+    CorruptJpegDataError,
+    CorruptJpegError,
+    InvalidImageError,
+    TruncatedJpegError,
+)
+from .markers import JpegHeader, check_file_size, max_pixels_limit, parse_header
 from .tables import ijg_tables
 
 logger = logging.getLogger(__name__)
@@ -45,15 +50,21 @@ def _capture_c_stderr() -> Iterator[list[str]]:
             os.dup2(fd, 2)
             os.close(fd)
             tmp.seek(0)
-            lines.extend(x for x in tmp.read().decode("utf-8", "replace").splitlines() if x)
+            # jpeglib reads a file twice (header, then coefficients): each message once
+            text = tmp.read().decode("utf-8", "replace").splitlines()
+            lines.extend(dict.fromkeys(x.strip() for x in text if x.strip()))
 
 
-def _read_bytes(source: Source) -> bytes:
+def _read_bytes(source: Source, max_file_bytes: int | None = None) -> bytes:
+    """The bytes of ``source``; a file above the file-size limit is refused before reading."""
     if isinstance(source, bytes | bytearray):
         return bytes(source)
     if hasattr(source, "read"):
         return source.read()
     try:
+        size = Path(source).stat().st_size
+        if Path(source).is_file():
+            check_file_size(size, max_file_bytes)
         return Path(source).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {source}") from None
@@ -61,21 +72,73 @@ def _read_bytes(source: Source) -> bytes:
         raise IsADirectoryError(f"is a directory, not a JPEG file: {source}") from None
 
 
-def read_header(source: Source, max_pixels: int | None = None) -> JpegHeader:
+# libjpeg warnings that mean the entropy-coded data is damaged: the coefficients libjpeg
+# returns are partly guessed (missing blocks are zero, misaligned Huffman codes decode to
+# arbitrary values). Other warnings (unknown JFIF revision, Adobe transform, bad ICC
+# marker) do not touch the coefficients and are only logged.
+_CORRUPT_DATA_WARNINGS = (
+    "Corrupt JPEG data",
+    "Inconsistent progression sequence",
+    "Invalid SOS parameters",
+)
+_HARMLESS_WARNINGS = ("bad ICC marker",)
+
+
+def is_corrupt_data_warning(message: str) -> bool:
+    """True for libjpeg warnings that mean the entropy-coded data is damaged."""
+    return any(w in message for w in _CORRUPT_DATA_WARNINGS) and not any(
+        h in message for h in _HARMLESS_WARNINGS
+    )
+
+
+def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError:
+    """The error for a file libjpeg refused, named by libjpeg's own (last) message.
+
+    jpeglib's exception text only names the temporary file it was given, so it is never
+    shown; libjpeg prints its reason on stderr, captured by :func:`_capture_c_stderr`."""
+    reason = messages[-1].strip() if messages else ""
+    if not reason:
+        return CorruptJpegError("libjpeg could not read the file (it gave no reason)")
+    if "Premature end" in reason:
+        return TruncatedJpegError(f"truncated JPEG file (libjpeg: {reason})")
+    return CorruptJpegError(f"libjpeg could not read the file: {reason}")
+
+
+def read_header(
+    source: Source, max_pixels: int | None = None, max_file_bytes: int | None = None
+) -> JpegHeader:
     """Validate a JPEG and return its parsed header (no coefficient is decoded)."""
-    return parse_header(_read_bytes(source), max_pixels)
+    return parse_header(_read_bytes(source, max_file_bytes), max_pixels, max_file_bytes)
 
 
-def read_jpeg(source: Source, max_pixels: int | None = None) -> JpegCode:
+def read_jpeg(
+    source: Source,
+    max_pixels: int | None = None,
+    *,
+    allow_corrupt: bool = False,
+    max_file_bytes: int | None = None,
+) -> JpegCode:
     """Read the JPEG code (coefficients, tables, sampling) of a file, bytes or file object.
 
     Baseline, extended and progressive Huffman-coded 8-bit JPEGs, grayscale or YCbCr, any
     sampling factors and tables, restart markers. The EXIF orientation is reported in
     ``code.orientation`` and not applied.
 
+    Args:
+        source: a path, the file's bytes or a binary file object.
+        max_pixels: pixel limit (default ``$EXPLORABLE_JPEG_MAX_PIXELS`` or 100 MP).
+        allow_corrupt: when libjpeg reports damaged entropy-coded data ("Corrupt JPEG
+            data: …"), return the coefficients libjpeg recovered (logged as a warning)
+            instead of raising :class:`CorruptJpegDataError`. The code is deterministic:
+            reading the same file again gives the same coefficients, so a decoding of it
+            passes :func:`explorable_jpeg.check` against them.
+        max_file_bytes: file-size limit (default ``$EXPLORABLE_JPEG_MAX_FILE_BYTES`` or
+            256 MiB).
+
     Raises:
-        NotAJpegError, TruncatedJpegError, CorruptJpegError, UnsupportedJpegError,
-        ImageTooLargeError: see :mod:`explorable_jpeg.errors`.
+        NotAJpegError, TruncatedJpegError, CorruptJpegError, CorruptJpegDataError,
+        UnsupportedJpegError, ImageTooLargeError: see :mod:`explorable_jpeg.errors`; every
+        message names the reason (libjpeg's own message when libjpeg refused the file).
         FileNotFoundError: the path does not exist.
 
     Example:
@@ -85,31 +148,50 @@ def read_jpeg(source: Source, max_pixels: int | None = None) -> JpegCode:
     """
     import jpeglib  # lazy: the networks and transforms work without it (e.g. on a GPU box)
 
-    data = _read_bytes(source)
-    header = parse_header(data, max_pixels)
+    data = _read_bytes(source, max_file_bytes)
+    header = parse_header(data, max_pixels, max_file_bytes)
+    failed = False
     with tempfile.TemporaryDirectory() as tmpdir:
         path = os.path.join(tmpdir, "in.jpg")
         with open(path, "wb") as f:
             f.write(data)
-        with _capture_c_stderr() as warnings:
+        with _capture_c_stderr() as messages:
             try:
                 jpeg = jpeglib.read_dct(path)
                 jpeg.load()
                 planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if len(header.components) == 3 else [])
                 qt = np.asarray(jpeg.qt)
                 tbl_no = list(jpeg.quant_tbl_no)
-            except Exception as exc:  # libjpeg errors surface as generic exceptions
-                raise CorruptJpegError(f"libjpeg could not read the file: {exc}") from None
-    for w in warnings:
-        if "Premature end" in w:
+            except Exception:  # libjpeg errors surface as generic exceptions naming tmpdir
+                logger.debug("libjpeg failed", exc_info=True)
+                failed = True
+    if failed:
+        raise _libjpeg_failure(messages) from None
+    corrupt = [w.strip() for w in messages if is_corrupt_data_warning(w)]
+    for w in messages:
+        if "Premature end" in w and not is_corrupt_data_warning(w):
             raise TruncatedJpegError(f"truncated JPEG file (libjpeg: {w.strip()})")
+    if corrupt and not allow_corrupt:
+        more = f"; {len(corrupt) - 1} more such warnings" if len(corrupt) > 1 else ""
+        raise CorruptJpegDataError(
+            f"corrupt JPEG data (libjpeg: {corrupt[0]}{more}); the coefficients would be "
+            "partly guessed. To decode what libjpeg recovered, pass allow_corrupt=True "
+            "(CLI: --allow-corrupt)"
+        )
+    for w in messages:
         logger.warning("libjpeg: %s", w.strip())
     components = []
     for plane, fc, t in zip(planes, header.components, tbl_no, strict=True):
+        table = np.ascontiguousarray(qt[t], dtype=np.int32)
+        if table.min() < 1:
+            raise CorruptJpegError(
+                f"quantization table {t} has an entry of 0; every entry of a JPEG "
+                "quantization table must be at least 1"
+            )
         components.append(
             Component(
                 coefficients=np.ascontiguousarray(plane, dtype=np.int16),
-                table=np.ascontiguousarray(qt[t], dtype=np.int32),
+                table=table,
                 h_samp=fc.h_samp,
                 v_samp=fc.v_samp,
             )
@@ -191,8 +273,16 @@ def encode_with_libjpeg(
             kwargs["quant_tbl_no"] = np.arange(len(tables))
         elif quality is not None:
             kwargs["qt"] = int(quality)
+        failed = False
         with _capture_c_stderr() as warnings:
-            im.write_spatial(path, **kwargs)
+            try:
+                im.write_spatial(path, **kwargs)
+            except Exception:  # jpeglib's text names only the temporary file
+                logger.debug("libjpeg failed", exc_info=True)
+                failed = True
+        if failed:
+            reason = warnings[-1].strip() if warnings else "it gave no reason"
+            raise InvalidImageError(f"libjpeg could not encode the image: {reason}")
         for w in warnings:
             logger.debug("libjpeg: %s", w)
         with open(path, "rb") as f:
