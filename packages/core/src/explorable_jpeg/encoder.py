@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .code import JpegCode
-from .color import rgb_to_ycbcr_libjpeg
+from .color import _CBCR_OFFSET, _ONE_HALF, _SCALEBITS, _fix
 from .dct import blockify
 
 _CONST_BITS = 13
@@ -41,8 +41,15 @@ def _descale(x: np.ndarray, n: int) -> np.ndarray:
     return (x + (1 << (n - 1))) >> n
 
 
-def _fdct_1d(d: list[np.ndarray], first_pass: bool) -> list[np.ndarray]:
-    """One pass of jfdctint.c over 8 int64 arrays (the 8 samples of rows or columns)."""
+def _no_descale(x, n: int):
+    return x
+
+
+def _fdct_1d(d: list[np.ndarray], first_pass: bool, descale=_descale) -> list[np.ndarray]:
+    """One pass of jfdctint.c over 8 int64 arrays (the 8 samples of rows or columns).
+
+    ``descale`` is the rounding shift; :func:`_no_descale` gives the pass's exact integer
+    linear part (see :func:`_pass_matrices`)."""
     tmp0, tmp7 = d[0] + d[7], d[0] - d[7]
     tmp1, tmp6 = d[1] + d[6], d[1] - d[6]
     tmp2, tmp5 = d[2] + d[5], d[2] - d[5]
@@ -55,12 +62,12 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool) -> list[np.ndarray]:
         out[4] = (tmp10 - tmp11) << _PASS1_BITS
         shift = _CONST_BITS - _PASS1_BITS
     else:
-        out[0] = _descale(tmp10 + tmp11, _PASS1_BITS)
-        out[4] = _descale(tmp10 - tmp11, _PASS1_BITS)
+        out[0] = descale(tmp10 + tmp11, _PASS1_BITS)
+        out[4] = descale(tmp10 - tmp11, _PASS1_BITS)
         shift = _CONST_BITS + _PASS1_BITS
     z1 = (tmp12 + tmp13) * _F0541
-    out[2] = _descale(z1 + tmp13 * _F0765, shift)
-    out[6] = _descale(z1 - tmp12 * _F1847, shift)
+    out[2] = descale(z1 + tmp13 * _F0765, shift)
+    out[6] = descale(z1 - tmp12 * _F1847, shift)
     z1 = tmp4 + tmp7
     z2 = tmp5 + tmp6
     z3 = tmp4 + tmp6
@@ -74,11 +81,63 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool) -> list[np.ndarray]:
     z2 = z2 * -_F2562
     z3 = z3 * -_F1961 + z5
     z4 = z4 * -_F0390 + z5
-    out[7] = _descale(tmp4 + z1 + z3, shift)
-    out[5] = _descale(tmp5 + z2 + z4, shift)
-    out[3] = _descale(tmp6 + z2 + z3, shift)
-    out[1] = _descale(tmp7 + z1 + z4, shift)
+    out[7] = descale(tmp4 + z1 + z3, shift)
+    out[5] = descale(tmp5 + z2 + z4, shift)
+    out[3] = descale(tmp6 + z2 + z3, shift)
+    out[1] = descale(tmp7 + z1 + z4, shift)
     return out
+
+
+def _pass_matrices(one_d, shifts_1: list[int], shifts_2: list[int], first_axis: int):
+    """Both passes of a separable integer 8×8 transform as exact float64 GEMMs.
+
+    Before its rounding shift, every output of a jfdctint/jidctint pass is an integer linear
+    combination of the pass's 8 inputs (``one_d(inputs, first)`` with no descaling gives the
+    8×8 integer matrix ``L``). On row-major flattened blocks ``(N, 64)`` a pass along the
+    last axis is ``kron(I, L)``, along the second-to-last ``kron(L, I)``: one BLAS GEMM per
+    pass instead of 8×8 strided array operations. Every product and partial sum is an integer
+    below 2⁵³ for the inputs this is used on, so the float64 GEMM is exact whatever its
+    summation order, and ``⌊(p + 2ⁿ⁻¹)·2⁻ⁿ⌋`` is exactly libjpeg's ``DESCALE`` (an arithmetic
+    shift rounds towards −∞ too).
+
+    Returns ``(A1ᵀ, add1, mul1, A2ᵀ, add2, mul2)``: pass ``k`` is
+    ``⌊(x @ Akᵀ + addk) · mulk⌋`` (a shift of 0 means no rounding: add 0, mul 1).
+    """
+    eye = np.eye(8, dtype=np.int64)
+    mats, adds, muls = [], [], []
+    for first, shifts, axis in ((True, shifts_1, first_axis), (False, shifts_2, 1 - first_axis)):
+        lin = np.stack(one_d([eye[k] for k in range(8)], first)).astype(np.float64)
+        full = np.kron(np.eye(8), lin) if axis == 1 else np.kron(lin, np.eye(8))
+        sh = np.asarray(shifts, dtype=np.float64)
+        vec = np.tile(sh, 8) if axis == 1 else np.repeat(sh, 8)
+        mats.append(np.ascontiguousarray(full.T))
+        adds.append(np.where(vec > 0, 2.0 ** (vec - 1), 0.0))
+        muls.append(2.0**-vec)
+    return mats[0], adds[0], muls[0], mats[1], adds[1], muls[1]
+
+
+_FDCT_GEMM = _pass_matrices(
+    lambda d, first: _fdct_1d(d, first, descale=_no_descale),
+    [0 if k in (0, 4) else _CONST_BITS - _PASS1_BITS for k in range(8)],
+    [_PASS1_BITS if k in (0, 4) else _CONST_BITS + _PASS1_BITS for k in range(8)],
+    first_axis=1,  # rows first: the pass runs along each row (the last axis)
+)
+
+
+def gemm_transform(blocks: np.ndarray, gemm) -> np.ndarray:
+    """Apply a two-pass integer transform given by :func:`_pass_matrices`; float64 result
+    ``(..., 8, 8)`` holding exact integers."""
+    a1, add1, mul1, a2, add2, mul2 = gemm
+    flat = blocks.astype(np.float64).reshape(-1, 64)
+    p = flat @ a1
+    p += add1
+    p *= mul1
+    np.floor(p, out=p)
+    q = p @ a2
+    q += add2
+    q *= mul2
+    np.floor(q, out=q)
+    return q.reshape(blocks.shape)
 
 
 def fdct_islow(blocks: np.ndarray) -> np.ndarray:
@@ -96,8 +155,13 @@ def fdct_islow(blocks: np.ndarray) -> np.ndarray:
         cols = _fdct_1d([torch.stack(rows, -1)[..., k, :] for k in range(8)], first_pass=False)
         return torch.stack(cols, -2)
     b = np.asarray(blocks)
-    small = b.size == 0 or (int(b.min()) >= -128 and int(b.max()) <= 127)
-    dtype = np.int32 if small else np.int64
+    if b.size == 0:
+        return np.zeros(b.shape, dtype=np.int64)
+    small = int(b.min()) >= -128 and int(b.max()) <= 127
+    if small:
+        # |inputs| ≤ 128: pass-1 sums < 2²⁴, pass-2 sums < 2³⁰ — exact in float64
+        return gemm_transform(b, _FDCT_GEMM).astype(np.int64)
+    dtype = np.int64
     b = b.astype(dtype, copy=False)
     rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
     mid = np.empty(b.shape, dtype=dtype)
@@ -144,6 +208,11 @@ def downsample_libjpeg(plane, fy: int, fx: int):
     if isinstance(plane, torch.Tensor):
         s = plane.long().reshape(shape).sum((-3, -1))
         cols = torch.arange(w // fx, device=plane.device)
+    elif fy * fx <= 4 and plane.dtype.kind in "iub" and plane.dtype.itemsize <= 4:
+        # 8-bit samples: a strided sum of the fy·fx phases in int32 (exact, no reshape)
+        p = plane.astype(np.int32, copy=False)
+        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))
+        cols = np.arange(w // fx, dtype=np.int32)
     else:
         s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))
         cols = np.arange(w // fx)
@@ -183,16 +252,36 @@ def sample_planes(
     return out
 
 
-def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
-    """The int sample planes libjpeg would DCT, one per component, cropped to its blocks."""
+def ycc_planes(rgb: np.ndarray, luma_only: bool = False) -> list[np.ndarray]:
+    """libjpeg's integer RGB→YCbCr of uint8 ``(..., 3)`` as separate int32 planes ``(...)``.
+
+    The same numbers as :func:`color.rgb_to_ycbcr_libjpeg` (jccolor.c), in int32 (every sum is
+    below 2²⁵ for 8-bit input) and without stacking the channels, which the encoder splits
+    again anyway. ``luma_only``: Y alone.
+    """
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
+    if luma_only:
+        return [y]
+    bias = _CBCR_OFFSET + _ONE_HALF - 1
+    cb = (-_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + bias) >> _SCALEBITS
+    cr = (_fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + bias) >> _SCALEBITS
+    return [y, cb, cr]
+
+
+def full_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """The full-resolution int32 sample planes libjpeg would down-sample, one per component."""
     image = np.asarray(image)
     if code.is_color:
         if image.ndim != 3:
             raise ValueError("a colour code needs an (H, W, 3) RGB image")
-        ycc = rgb_to_ycbcr_libjpeg(image)
-        full = [ycc[..., i] for i in range(3)]
-    else:
-        full = [image.astype(np.int32) if image.ndim == 2 else rgb_to_ycbcr_libjpeg(image)[..., 0]]
+        return ycc_planes(image)
+    return [image.astype(np.int32) if image.ndim == 2 else ycc_planes(image, luma_only=True)[0]]
+
+
+def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """The int sample planes libjpeg would DCT, one per component, cropped to its blocks."""
+    full = full_planes(image, code)
     blocks = [c.blocks for c in code.components]
     return sample_planes(full, code, code.height, code.width, blocks)
 

@@ -26,10 +26,15 @@ from .encoder import (
     _F3072,
     _PASS1_BITS,
     _descale,
+    _no_descale,
+    _pass_matrices,
+    gemm_transform,
 )
 
 
-def _idct_1d(d: list[np.ndarray], shift: int, even_shift_in: bool) -> list[np.ndarray]:
+def _idct_1d(
+    d: list[np.ndarray], shift: int, even_shift_in: bool, descale=_descale
+) -> list[np.ndarray]:
     z2, z3 = d[2], d[6]
     z1 = (z2 + z3) * _F0541
     tmp2 = z1 - z3 * _F1847
@@ -50,20 +55,33 @@ def _idct_1d(d: list[np.ndarray], shift: int, even_shift_in: bool) -> list[np.nd
     t2 = t2 + z2 + z3
     t3 = t3 + z1 + z4
     return [
-        _descale(tmp10 + t3, shift),
-        _descale(tmp11 + t2, shift),
-        _descale(tmp12 + t1, shift),
-        _descale(tmp13 + t0, shift),
-        _descale(tmp13 - t0, shift),
-        _descale(tmp12 - t1, shift),
-        _descale(tmp11 - t2, shift),
-        _descale(tmp10 - t3, shift),
+        descale(tmp10 + t3, shift),
+        descale(tmp11 + t2, shift),
+        descale(tmp12 + t1, shift),
+        descale(tmp13 + t0, shift),
+        descale(tmp13 - t0, shift),
+        descale(tmp12 - t1, shift),
+        descale(tmp11 - t2, shift),
+        descale(tmp10 - t3, shift),
     ]
+
+
+_IDCT_GEMM = _pass_matrices(
+    lambda d, first: _idct_1d(d, 0, first, descale=_no_descale),
+    [_CONST_BITS - _PASS1_BITS] * 8,
+    [_CONST_BITS + _PASS1_BITS + 3] * 8,
+    first_axis=0,  # columns first: the pass runs down each column (the second-to-last axis)
+)
+_GEMM_LIMIT = 1 << 20
+"""Dequantized values below this keep every sum of the GEMM form below 2⁵³ (exact)."""
 
 
 def idct_islow(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
     """libjpeg's integer inverse DCT of quantized blocks ``(..., 8, 8)``: uint8 samples."""
     d = coefficients.astype(np.int64) * np.asarray(table, dtype=np.int64)
+    if d.size and int(np.abs(d).max()) < _GEMM_LIMIT:
+        out = gemm_transform(d, _IDCT_GEMM) + 128.0
+        return np.clip(out, 0, 255).astype(np.int32)
     cols = _idct_1d([d[..., k, :] for k in range(8)], _CONST_BITS - _PASS1_BITS, True)
     ws = np.stack(cols, axis=-2)
     rows = _idct_1d([ws[..., :, k] for k in range(8)], _CONST_BITS + _PASS1_BITS + 3, False)
