@@ -145,9 +145,9 @@ def fdct_islow(blocks: np.ndarray) -> np.ndarray:
 
     numpy, or an integer torch tensor (the training codes: int64 on its own device).
 
-    Level-shifted 8-bit samples (in [−128, 127]) run in int32 like libjpeg's own ``INT32``
-    arithmetic: bounding every intermediate by the triangle inequality gives at most
-    ≈1.6·10⁹ < 2³¹ in the second pass. Other inputs run in int64. Returns int64.
+    Level-shifted 8-bit samples (in [−128, 127]) run as two exact float64 GEMMs
+    (:func:`_pass_matrices`: pass-1 sums stay below 2²⁴, pass-2 sums below 2³¹); other
+    inputs run jfdctint.c's arithmetic in int64 (:func:`fdct_islow_ints`). Returns int64.
     """
     if isinstance(blocks, torch.Tensor):  # any device, int64 throughout
         b = blocks.long()
@@ -157,14 +157,17 @@ def fdct_islow(blocks: np.ndarray) -> np.ndarray:
     b = np.asarray(blocks)
     if b.size == 0:
         return np.zeros(b.shape, dtype=np.int64)
-    small = int(b.min()) >= -128 and int(b.max()) <= 127
-    if small:
-        # |inputs| ≤ 128: pass-1 sums < 2²⁴, pass-2 sums < 2³⁰ — exact in float64
+    if int(b.min()) >= -128 and int(b.max()) <= 127:
         return gemm_transform(b, _FDCT_GEMM).astype(np.int64)
-    dtype = np.int64
-    b = b.astype(dtype, copy=False)
+    return fdct_islow_ints(b)
+
+
+def fdct_islow_ints(blocks: np.ndarray) -> np.ndarray:
+    """jfdctint.c operation by operation in int64 on numpy blocks ``(..., 8, 8)`` (any int
+    range); the reference that the GEMM form of :func:`fdct_islow` equals."""
+    b = np.asarray(blocks).astype(np.int64, copy=False)
     rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
-    mid = np.empty(b.shape, dtype=dtype)
+    mid = np.empty(b.shape, dtype=np.int64)
     for k in range(8):
         mid[..., :, k] = rows[k]
     cols = _fdct_1d([mid[..., k, :] for k in range(8)], first_pass=False)

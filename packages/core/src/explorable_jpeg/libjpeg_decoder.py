@@ -82,6 +82,13 @@ def idct_islow(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
     if d.size and int(np.abs(d).max()) < _GEMM_LIMIT:
         out = gemm_transform(d, _IDCT_GEMM) + 128.0
         return np.clip(out, 0, 255).astype(np.int32)
+    return idct_islow_ints(coefficients, table)
+
+
+def idct_islow_ints(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """jidctint.c operation by operation in int64 (any coefficient range): the reference
+    that the GEMM form of :func:`idct_islow` equals."""
+    d = coefficients.astype(np.int64) * np.asarray(table, dtype=np.int64)
     cols = _idct_1d([d[..., k, :] for k in range(8)], _CONST_BITS - _PASS1_BITS, True)
     ws = np.stack(cols, axis=-2)
     rows = _idct_1d([ws[..., :, k] for k in range(8)], _CONST_BITS + _PASS1_BITS + 3, False)
