@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from explorable_jpeg import read_jpeg
@@ -65,3 +66,83 @@ def test_decode_with_self_ensemble(tmp_path, capsys):
     capsys.readouterr()
     assert main(["decode", str(jpg), "-o", str(two), "--model", "plain", "--ensemble", "2"]) == 2
     assert "--ensemble needs a neural model" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ issue 22: arguments
+def _small_jpeg(tmp_path):
+    src, jpg, mask = tmp_path / "s.png", tmp_path / "x.jpg", tmp_path / "m.png"
+    Image.fromarray(natural_image(32, 32, seed=8)).save(src)
+    main(["compress", str(src), "-q", "30", "-o", str(jpg)])
+    Image.fromarray(np.full((32, 32), 255, np.uint8)).save(mask)
+    return jpg, mask
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--param", "delta=nan"], "delta=nan: nan is not a finite number"),
+        (["--param", "delta=inf"], "not a finite number"),
+        (["--param", "periods=4,nan"], "not a finite number"),
+        (["--budget", "-1"], "--budget must be a positive number"),
+        (["--budget", "nan"], "--budget must be a positive number"),
+        (["--iters", "0"], "--iters must be at least 1"),
+    ],
+)
+def test_explore_refuses_bad_numbers_in_one_line_before_any_bar(tmp_path, capsys, extra, words):
+    jpg, mask = _small_jpeg(tmp_path)
+    capsys.readouterr()
+    out = tmp_path / "o.png"
+    argv = ["explore", str(jpg), "--tool", "variance-up", "--mask", str(mask), "-o", str(out)]
+    assert main(argv + extra) == 2
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()  # str.splitlines also splits tqdm's carriage returns
+    assert err == [err[0]] and err[0].startswith("error: ") and words in err[0]
+    assert "z has no effect" not in captured.err and not out.exists()
+
+
+def test_sample_refuses_bad_n_and_seed_without_creating_the_directory(tmp_path, capsys):
+    jpg, _ = _small_jpeg(tmp_path)
+    capsys.readouterr()
+    out = tmp_path / "samples"
+    assert main(["sample", str(jpg), "-n", "0", "-o", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == "error: -n must be at least 1, got 0"
+    assert main(["decode", str(jpg), "-o", str(tmp_path / "d.png"), "--seed", "-3"]) == 2
+    assert "--seed must lie in" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_integer_and_boolean_z_files_are_refused(tmp_path, capsys, dtype):
+    import torch
+    from safetensors.torch import save_file
+
+    jpg, _ = _small_jpeg(tmp_path)
+    code = read_jpeg(jpg)
+    shape = Decoder.from_pretrained(variant="gan").z_shape(code)
+    z = torch.zeros(shape, dtype=getattr(torch, dtype))
+    zpath = tmp_path / "z.safetensors"
+    save_file({"z": z}, str(zpath))
+    capsys.readouterr()
+    rc = main(["decode", str(jpg), "-o", str(tmp_path / "d.png"), "--z-in", str(zpath)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert f"has dtype {dtype}, expected a floating-point tensor" in err[0]
+
+
+def test_corrupt_data_refused_by_default_and_opt_in_output_passes_check(tmp_path, capsys):
+    from tests.core.test_bad_input import _corrupt_entropy, _pillow_jpeg
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(_corrupt_entropy(_pillow_jpeg(quality=30)))
+    out = tmp_path / "o.png"
+    assert main(["decode", str(bad), "-o", str(out), "--model", "plain"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "corrupt JPEG data (libjpeg: Corrupt JPEG data" in err[0]
+    assert "--allow-corrupt" in err[0] and not out.exists()
+    rc = main(["decode", str(bad), "-o", str(out), "--model", "plain", "--allow-corrupt"])
+    err = capsys.readouterr().err
+    if rc == 0:  # written only when it passes check against the recovered coefficients
+        assert main(["check", str(bad), str(out), "--allow-corrupt"]) == 0
+        assert main(["check", str(bad), str(out)]) == 2  # check refuses it by default too
+    else:
+        assert rc == 2 and "cannot all be reproduced" in err and not out.exists()

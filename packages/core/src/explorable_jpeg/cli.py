@@ -10,6 +10,10 @@
 
 Exit codes: 0 success (``check``: every coefficient identical), 1 ``check`` found
 differing coefficients, 2 bad input or output (one ``error: …`` line on stderr).
+
+Files whose entropy-coded data libjpeg reports as corrupt are refused unless
+``--allow-corrupt`` is given; then the coefficients libjpeg recovered are decoded, and an
+output is written only when it passes ``check`` against them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import glob
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -29,8 +34,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from .check import check
-from .code import SUBSAMPLING_FACTORS
-from .errors import ExplorableJpegError
+from .code import SUBSAMPLING_FACTORS, JpegCode
+from .errors import CorruptJpegDataError, ExplorableJpegError
 from .jpeg_io import as_uint8_image, compress, libjpeg_decode, read_jpeg
 from .plain import decode_plain
 from .zfile import load_z, save_z
@@ -84,6 +89,38 @@ def _expand_inputs(pattern: str) -> list[Path]:
     return sorted(files)
 
 
+def _read_code(args: argparse.Namespace, path: str | os.PathLike) -> tuple[JpegCode, bool]:
+    """Read a JPEG for a command; returns ``(code, corrupt)``.
+
+    Corrupt entropy-coded data is refused unless ``--allow-corrupt`` is given; then the
+    code is what libjpeg recovered and ``corrupt`` is True (outputs are verified)."""
+    try:
+        return read_jpeg(path), False
+    except CorruptJpegDataError as exc:
+        if not getattr(args, "allow_corrupt", False):
+            raise CliError(
+                str(exc).replace(
+                    "pass allow_corrupt=True (CLI: --allow-corrupt)", "pass --allow-corrupt"
+                )
+            ) from None
+        logger.warning("%s: corrupt data; decoding what libjpeg recovered (--allow-corrupt)", path)
+        return read_jpeg(path, allow_corrupt=True), True
+
+
+def _verify_recovered(code: JpegCode, image: np.ndarray, src: str | os.PathLike) -> None:
+    """For a file with corrupt data: refuse an output that does not pass ``check``.
+
+    The coefficients libjpeg guesses for damaged data can be ones that no image
+    reproduces; writing such an output would break the promise ``check`` makes."""
+    report = check(code, image)
+    if not report.consistent_where_reachable:
+        raise CliError(
+            f"{src}: the coefficients libjpeg recovered from the corrupt data cannot all be "
+            f"reproduced ({100 * report.identical_fraction:.3f}% identical after decoding); "
+            "no output written"
+        )
+
+
 def _load_decoder(args: argparse.Namespace):
     from .decoder import Decoder
 
@@ -93,7 +130,7 @@ def _load_decoder(args: argparse.Namespace):
 
 
 def _decode_one(args, decoder, src: Path, out: Path) -> None:
-    code = read_jpeg(src)
+    code, corrupt = _read_code(args, src)
     if code.orientation != 1:
         logger.info("%s: EXIF orientation %d is reported, not applied", src, code.orientation)
     if decoder is None:
@@ -101,7 +138,10 @@ def _decode_one(args, decoder, src: Path, out: Path) -> None:
             raise CliError("--z-in/--z-out need a neural model (--model gan)")
         if args.ensemble not in (None, 1):
             raise CliError("--ensemble needs a neural model (--model l1 or gan)")
-        _save_png(decode_plain(code), str(out))
+        image = decode_plain(code)
+        if corrupt:
+            _verify_recovered(code, image, src)
+        _save_png(image, str(out))
         return
     z = None
     if decoder.z_channels:
@@ -113,7 +153,10 @@ def _decode_one(args, decoder, src: Path, out: Path) -> None:
             z = torch.zeros(decoder.z_shape(code))
     elif args.z_in or args.z_out:
         raise CliError("the l1 model has no z; use --model gan")
-    _save_png(decoder.decode(code, z=z, ensemble=args.ensemble), str(out))
+    image = decoder.decode(code, z=z, ensemble=args.ensemble)
+    if corrupt:
+        _verify_recovered(code, image, src)
+    _save_png(image, str(out))
     if args.z_out:
         save_z(args.z_out, z, code)
 
@@ -150,19 +193,17 @@ def _cmd_decode(args: argparse.Namespace) -> int:
             if not batch:
                 raise
             failed += 1
-            print(f"error: {src}: {exc}", file=sys.stderr)
+            tqdm.write(f"error: {src}: {exc}", file=sys.stderr)  # above the bar, not in it
     return 2 if failed else 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    code, corrupt = _read_code(args, args.input)
     out_dir = Path(args.output)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
-    if args.n < 1:
-        raise CliError("-n must be at least 1")
-    code = read_jpeg(args.input)
     decoder = _load_decoder(args)
     if not decoder.z_channels:
         raise CliError("the l1 model has no z and gives one decoding; use --model gan")
@@ -170,24 +211,31 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     for k in tqdm(range(args.n), desc="sample", unit="image", file=sys.stderr):
         seed = args.seed + k
         z = decoder.random_z(code, seed)
-        _save_png(decoder.decode(code, z=z), str(out_dir / f"{stem}_seed{seed}.png"))
+        image = decoder.decode(code, z=z)
+        if corrupt:
+            _verify_recovered(code, image, args.input)
+        _save_png(image, str(out_dir / f"{stem}_seed{seed}.png"))
         if args.save_z:
             save_z(out_dir / f"{stem}_seed{seed}.z.safetensors", z, code)
     return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    code = read_jpeg(args.input)
+    code, _ = _read_code(args, args.input)
     image = _load_image(args.image)
     report = check(code, image)
-    reference = check(code, libjpeg_decode(args.input))
+    try:
+        reference = check(code, libjpeg_decode(args.input))
+    except (OSError, ExplorableJpegError) as exc:  # Pillow may refuse damaged data
+        reference = None
+        why = f"not available (Pillow/libjpeg: {exc})"
     if args.json:
         out = report.to_dict()
-        out["libjpeg_decode"] = reference.to_dict()
+        out["libjpeg_decode"] = reference.to_dict() if reference else {"error": why}
         print(json.dumps(out, indent=2))
     else:
         print(f"{args.image}: {report.summary()}")
-        print(f"libjpeg's own decode: {reference.summary()}")
+        print(f"libjpeg's own decode: {reference.summary() if reference else why}")
     return 0 if (report.consistent if args.strict else report.consistent_where_reachable) else 1
 
 
@@ -226,13 +274,22 @@ def _parse_value(text: str):
     return text.strip()
 
 
+def _finite(value, item: str):
+    """Refuse NaN and infinite numbers (also inside comma lists) of a ``--param`` item."""
+    if isinstance(value, tuple):
+        return tuple(_finite(v, item) for v in value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CliError(f"--param {item}: {value} is not a finite number")
+    return value
+
+
 def _explore_params(items: list[str]) -> dict:
     params = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise CliError(f"--param expects key=value, got {item!r}")
-        params[key.strip().replace("-", "_")] = _parse_value(value)
+        params[key.strip().replace("-", "_")] = _finite(_parse_value(value), item)
     for key in ("directions", "periods", "digits"):  # always lists
         if key in params and not isinstance(params[key], (tuple, list)):
             params[key] = (params[key],)
@@ -256,7 +313,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         _ensure_writable(args.z_out)
     if args.tool not in TOOLS:
         raise CliError(f"unknown tool {args.tool!r}; choose one of {', '.join(TOOLS)}")
-    code = read_jpeg(args.input)
+    code, corrupt = _read_code(args, args.input)
     mask = _load_image(args.mask)
     params = _explore_params(args.param or [])
     if args.scribble:
@@ -280,20 +337,29 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         raise CliError("exploration needs the gan model")
     z = load_z(args.z_in, code, decoder.z_shape(code)) if args.z_in else None
     explorer = Explorer(decoder, code, z)
-    bar = tqdm(total=1000, desc=args.tool, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}")
+    bars: list[tqdm] = []  # created at the first progress report: a refusal stays one line
 
     def progress(fraction: float, message: str) -> None:
-        bar.n = int(1000 * fraction)
-        bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
+        if not bars:
+            fmt = "{l_bar}{bar}| {postfix}"
+            bars.append(tqdm(total=1000, desc=args.tool, file=sys.stderr, bar_format=fmt))
+        bars[0].n = int(1000 * fraction)
+        bars[0].set_postfix_str(message, refresh=False)
+        bars[0].refresh()
 
     if args.tool != "uniform":
         params.update(progress=progress, budget_s=args.budget, max_iters=args.iters)
     try:
         result = explorer.apply(args.tool, mask, **params)
-        progress(1.0, "done")
+        if bars:
+            progress(1.0, "done")
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
+    if corrupt:
+        for image in [result.image, *getattr(result, "alternatives", {}).values()]:
+            if image is not None:
+                _verify_recovered(code, image, args.input)
     if multi:
         out_dir = Path(args.output)
         names = {}
@@ -325,6 +391,33 @@ def _load_image_rgba(path: str) -> np.ndarray:
         raise CliError(f"no such file: {path}") from None
     except (Image.UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise CliError(f"cannot read image {path}: {exc}") from None
+
+
+def _validate_args(args: argparse.Namespace) -> None:
+    """Refuse out-of-range numeric arguments before any work (and any progress bar)."""
+    budget = getattr(args, "budget", None)
+    if budget is not None and not (math.isfinite(budget) and budget > 0):
+        raise CliError(f"--budget must be a positive number of seconds, got {budget}")
+    iters = getattr(args, "iters", None)
+    if iters is not None and iters < 1:
+        raise CliError(f"--iters must be at least 1, got {iters}")
+    n = getattr(args, "n", None)
+    if n is not None and n < 1:
+        raise CliError(f"-n must be at least 1, got {n}")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed < 2**63:
+        raise CliError(f"--seed must lie in 0..2^63-1, got {seed}")
+    if getattr(args, "param", None):
+        _explore_params(args.param)  # NaN/inf and malformed items, before reading anything
+
+
+def _corrupt_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-corrupt",
+        action="store_true",
+        help="accept a file whose entropy-coded data libjpeg reports as corrupt: decode the "
+        "coefficients libjpeg recovered (an output is written only if it passes check)",
+    )
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -363,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         "default: the model's own (config.json 'ensemble': 2 for the bundled l1, 1 for gan)",
     )
     _model_args(d)
+    _corrupt_arg(d)
     d.set_defaults(func=_cmd_decode)
 
     s = sub.add_parser("sample", help="write N diverse decodings (random z), named by seed")
@@ -373,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--save-z", action="store_true", help="also write each z")
     s.add_argument("--model", choices=["gan"], default="gan")
     _model_args(s)
+    _corrupt_arg(s)
     s.set_defaults(func=_cmd_sample)
 
     c = sub.add_parser("check", help="does IMAGE re-encode (file's tables/sampling) to IN.jpg?")
@@ -385,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 also when only edge blocks that no image of this size can reproduce "
         "differ (files whose padding is not libjpeg's edge replication, e.g. lossless crops)",
     )
+    _corrupt_arg(c)
     c.set_defaults(func=_cmd_check)
 
     k = sub.add_parser("compress", help="compress an image into a real JPEG with libjpeg")
@@ -412,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True, help="output .png (random, digit: a directory)")
     e.add_argument("--model", choices=["gan"], default="gan")
     _model_args(e)
+    _corrupt_arg(e)
     e.set_defaults(func=_cmd_explore)
     return p
 
@@ -423,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        _validate_args(args)
         return int(args.func(args))
     except (CliError, ExplorableJpegError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

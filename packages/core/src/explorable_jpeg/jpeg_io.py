@@ -178,8 +178,8 @@ def read_jpeg(
             "partly guessed. To decode what libjpeg recovered, pass allow_corrupt=True "
             "(CLI: --allow-corrupt)"
         )
-    for w in messages:
-        logger.warning("libjpeg: %s", w.strip())
+    for w in messages:  # corrupt-data warnings the caller accepted: not repeated as warnings
+        logger.log(logging.INFO if w in corrupt else logging.WARNING, "libjpeg: %s", w)
     components = []
     for plane, fc, t in zip(planes, header.components, tbl_no, strict=True):
         table = np.ascontiguousarray(qt[t], dtype=np.int32)

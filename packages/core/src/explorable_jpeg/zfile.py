@@ -43,7 +43,8 @@ def save_z(path: str | os.PathLike, z: torch.Tensor, code: JpegCode) -> None:
 
 
 def load_z(path: str | os.PathLike, code: JpegCode, shape: tuple[int, ...]) -> torch.Tensor:
-    """Read a z file written by :func:`save_z`; checks it belongs to ``code`` and is finite."""
+    """Read a z file written by :func:`save_z`; checks it belongs to ``code``, is a
+    floating-point tensor of ``shape`` and is finite."""
     from safetensors import SafetensorError, safe_open
 
     if not Path(path).is_file():
@@ -53,11 +54,17 @@ def load_z(path: str | os.PathLike, code: JpegCode, shape: tuple[int, ...]) -> t
             meta = f.metadata() or {}
             if "z" not in set(f.keys()):
                 raise ZFileError(f"{path} holds no tensor named 'z'")
-            z = f.get_tensor("z").float()
+            z = f.get_tensor("z")
     except (SafetensorError, OSError, ValueError) as exc:
         if isinstance(exc, ZFileError):
             raise
         raise ZFileError(f"corrupt z file {path}: {exc}") from None
+    if not z.dtype.is_floating_point:  # an int/bool tensor is not a z: never convert silently
+        raise ZFileError(
+            f"z in {path} has dtype {str(z.dtype).removeprefix('torch.')}, expected a "
+            "floating-point tensor (float32, float16 or bfloat16)"
+        )
+    z = z.float()
     if meta.get("fingerprint") not in (None, code_fingerprint(code)):
         raise ZFileError(f"z file {path} belongs to another JPEG (fingerprint mismatch)")
     if tuple(z.shape) != tuple(shape):
