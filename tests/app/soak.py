@@ -164,6 +164,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-s", type=float, default=10.0, help="RSS sampling period")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
