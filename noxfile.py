@@ -4,6 +4,7 @@ Sessions:
     app     -- install core + app, start the web app (http://127.0.0.1:7860)
     tests   -- install core (+test extra), train and app packages editable, run pytest
                (everything except the real-browser tests, marker ``browser``)
+    fuzz    -- the seeded mutation fuzzer over malformed JPEGs (tests/fuzz, 330 cases)
     lint    -- ruff check + ruff format --check
     bench   -- install core, run benchmarks/bench.py
     space   -- assemble a Hugging Face Space folder in build/space/ and check it serves
@@ -196,6 +197,16 @@ def tests(session: nox.Session) -> None:
     # stlpips-pytorch (no dependencies, ships its weights): the perceptual loss and metric tests
     session.install("-e", f"{CORE}[test]", "-e", TRAIN, "-e", APP, "stlpips-pytorch>=0.0.2")
     session.run("pytest", "-m", "not browser", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Mutation fuzzing of malformed JPEGs (tests/fuzz): 330 seeded cases by default, each
+    decoded and checked, or refused with one specific ``error:`` line, within a time and
+    memory bound; fails on any other outcome. ``-- --cases N --seed S`` to change."""
+    install_torch(session)
+    session.install("-e", f"{CORE}[test]")
+    session.run("python", "-m", "tests.fuzz.fuzzer", *session.posargs)
 
 
 @nox.session

@@ -243,3 +243,15 @@ def test_libjpeg_refusals_name_libjpegs_reason_and_no_temporary_path(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and reason in err[0]
     assert "tmp" not in err[0].replace(str(tmp_path), "")
+
+
+def test_coefficients_no_8_bit_image_has_are_refused_as_corrupt():
+    # fuzz case 55: bytes flipped in the entropy-coded data that libjpeg decodes without a
+    # warning, into a coefficient of 2 257 (x step) where no 8-bit block exceeds 1 024
+    from explorable_jpeg.errors import CorruptJpegDataError
+    from tests.fuzz.fuzzer import generate_cases
+
+    data = generate_cases(1, start=55)[0].data
+    with pytest.raises(CorruptJpegDataError, match="beyond what any 8-bit image gives"):
+        read_jpeg(data)
+    assert read_jpeg(data, allow_corrupt=True).width > 0

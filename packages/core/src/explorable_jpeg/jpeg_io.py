@@ -104,6 +104,33 @@ def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError:
     return CorruptJpegError(f"libjpeg could not read the file: {reason}")
 
 
+COEFFICIENT_BOUND = 1280
+"""No 8-bit block has a DCT coefficient beyond ±1024 (|F(u, v)| ≤ ¼·128·(8/√2)² for the
+level-shifted samples), so ``|coefficient · step| − step / 2`` is at most 1024 for any
+encoder that rounds; 1280 leaves room for encoders that extrapolate saturated samples
+(mozjpeg's overshoot deringing reaches 255 + 31, i.e. at most 1264)."""
+
+
+def _refuse_impossible_coefficients(components: Sequence[Component]) -> None:
+    """Raise :class:`CorruptJpegDataError` for a coefficient no 8-bit image can produce.
+
+    libjpeg decodes damaged Huffman data silently when the damage happens to form valid
+    codes; what comes out are coefficients far beyond what any image has, which no
+    decoding can reproduce. Their presence is proof of damage."""
+    for i, comp in enumerate(components):
+        mag = np.abs(comp.coefficients.astype(np.int32)) * comp.table
+        excess = mag - comp.table / 2
+        if excess.max() > COEFFICIENT_BOUND:
+            by, bx, u, v = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            raise CorruptJpegDataError(
+                f"corrupt JPEG data: component {i}, block ({by}, {bx}), coefficient ({u}, {v}) "
+                f"is {int(comp.coefficients[by, bx, u, v])} x step {int(comp.table[u, v])} = "
+                f"{int(mag[by, bx, u, v])}, beyond what any 8-bit image gives (at most "
+                f"{COEFFICIENT_BOUND}). To decode it anyway, pass allow_corrupt=True "
+                "(CLI: --allow-corrupt)"
+            )
+
+
 def read_header(
     source: Source, max_pixels: int | None = None, max_file_bytes: int | None = None
 ) -> JpegHeader:
@@ -127,11 +154,12 @@ def read_jpeg(
     Args:
         source: a path, the file's bytes or a binary file object.
         max_pixels: pixel limit (default ``$EXPLORABLE_JPEG_MAX_PIXELS`` or 100 MP).
-        allow_corrupt: when libjpeg reports damaged entropy-coded data ("Corrupt JPEG
-            data: …"), return the coefficients libjpeg recovered (logged as a warning)
-            instead of raising :class:`CorruptJpegDataError`. The code is deterministic:
-            reading the same file again gives the same coefficients, so a decoding of it
-            passes :func:`explorable_jpeg.check` against them.
+        allow_corrupt: when the entropy-coded data is damaged (libjpeg warns "Corrupt JPEG
+            data: …", or a coefficient lies beyond what any 8-bit image gives, see
+            :data:`COEFFICIENT_BOUND`), return the coefficients libjpeg recovered instead
+            of raising :class:`CorruptJpegDataError`. Reading is deterministic, so
+            :func:`explorable_jpeg.check` compares a decoding with these same coefficients;
+            damaged blocks may be impossible to reproduce (the CLI then writes no output).
         max_file_bytes: file-size limit (default ``$EXPLORABLE_JPEG_MAX_FILE_BYTES`` or
             256 MiB).
 
@@ -196,6 +224,8 @@ def read_jpeg(
                 v_samp=fc.v_samp,
             )
         )
+    if not allow_corrupt:
+        _refuse_impossible_coefficients(components)
     code = JpegCode(
         components=tuple(components),
         height=header.height,
