@@ -330,13 +330,18 @@ def snap(
     encodes every MCU from its own pixels, so an MCU that re-encodes exactly stays so.
     """
     if isinstance(planes, torch.Tensor):
-        planes = planes.detach().double().cpu().numpy()
-    x = np.asarray(planes, dtype=np.float64)
+        planes = planes.detach().cpu().numpy()
+    x = np.asarray(planes)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
     n = len(code.components)
     if x.shape != (n, code.height, code.width):
         raise ValueError(f"expected planes of shape {(n, code.height, code.width)}, got {x.shape}")
     if _bands and _retry and code.width * code.height > BAND_PIXELS:
+        # float32 planes stay float32 here: each band is widened on its own (exactly the
+        # same values), so a 12 MP image never holds a float64 copy of all its planes
         return _snap_bands(x, code, iterations, search_rounds, seed, fallback, retry_mcus)
+    x = np.asarray(x, dtype=np.float64)
     margins = [np.full(c.coefficients.shape, MARGIN_START) for c in code.components]
     for m, free in zip(margins, free_blocks(code), strict=True):
         m[free] = -FREE_MARGIN  # unreachable blocks: bins so wide that nothing is projected
