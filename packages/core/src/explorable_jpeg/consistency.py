@@ -165,3 +165,30 @@ def project_image(planes, code: JpegCode, iterations: int = 4, margin: Margins =
     for _ in range(1 if aligned else iterations):
         x = crop_canvas(project(to_canvas(x, code), code, margin), code)
     return x.numpy() if is_np else x
+
+
+def displace(planes: torch.Tensor, field: torch.Tensor, code: JpegCode, margin: Margins = 0.0):
+    """``P_C(planes + field)``: image-sized planes ``(..., C, H, W)`` moved by an exploration
+    field and projected back onto the consistent set (:func:`project_image`).
+
+    Any consistent image ``x`` is ``displace(ψ, x − ψ)`` for a consistent ``ψ``, so a field
+    reaches the whole set; where ``planes + field`` is consistent it is returned unchanged
+    (margin 0). Differentiable in ``field``.
+    """
+    return project_image(planes + field, code, margin=margin)
+
+
+def mcu_window(
+    code: JpegCode, box: tuple[int, int, int, int], pad: int = 0
+) -> tuple[JpegCode, slice, slice]:
+    """The MCU-aligned window of ``code`` covering ``box`` ``(y0, x0, y1, x1)`` grown by
+    ``pad`` px: ``(window code, rows, cols)``. The window's code is exact (whole MCUs), so
+    projecting or checking the window is the same as doing it on the whole image there.
+    """
+    mh, mw = code.mcu_size
+    y0, x0, y1, x1 = box
+    r0, c0 = max(0, y0 - pad) // mh, max(0, x0 - pad) // mw
+    r1 = -(-min(code.height, y1 + pad) // mh)
+    c1 = -(-min(code.width, x1 + pad) // mw)
+    win = code.crop_mcus(r0, c0, r1, c1)
+    return win, slice(r0 * mh, r0 * mh + win.height), slice(c0 * mw, c0 * mw + win.width)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .code import JpegCode
-from .consistency import project_tensor
+from .consistency import displace, project_tensor
 from .dct import blocks_to_channels, idct_blocks, unblockify
 from .errors import ExplorableJpegError, InvalidImageError
 from .models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
@@ -337,7 +337,12 @@ class Decoder(nn.Module):
 
     @torch.inference_mode()
     def decode(
-        self, code: JpegCode, z=None, seed: int | None = None, ensemble: int | None = None
+        self,
+        code: JpegCode,
+        z=None,
+        seed: int | None = None,
+        ensemble: int | None = None,
+        field: torch.Tensor | None = None,
     ) -> np.ndarray:
         """Decode to uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray that re-encodes to ``code``.
 
@@ -349,10 +354,15 @@ class Decoder(nn.Module):
         the gan variant it also averages texture away: use it for the l1 decoder. ``None``
         (default): the model's own :attr:`ensemble` from its ``config.json`` (bundled l1: 2,
         which keeps a 512×512 colour decode within 0.5 s on 2 CPU cores; gan: 1).
+        ``field``: an exploration field ``(C, H, W)`` (YCbCr/gray, [0, 255] scale) added to
+        the network's planes before the exact projection, ``P_C(ψ(q, z) + field)``
+        (:func:`explorable_jpeg.consistency.displace`); it reaches any consistent image.
         """
         if z is None and seed is not None and self.z_channels:
             z = self.random_z(code, seed)
         planes = self.decode_planes(code, z, ensemble=ensemble)
+        if field is not None:
+            planes = displace(planes, torch.as_tensor(field).to(planes), code)
         return snap(planes.cpu().numpy(), code, fallback=component_planes_plain)
 
     def sample(self, code: JpegCode, n: int, seed: int = 0) -> list[np.ndarray]:

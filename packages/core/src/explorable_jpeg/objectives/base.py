@@ -64,6 +64,9 @@ class Objective:
     preserve_weight: float = 10.0
     #: how many outputs (z's) are optimised jointly
     num_outputs: int = 1
+    #: μ of the explorer's field phase: how strongly it prefers the network's output
+    #: (mean smooth-L1 departure, in units of 255 grey levels, added to the loss)
+    field_prior: float = 0.0
 
     def __init__(self) -> None:
         self.region: Region | None = None
@@ -81,6 +84,12 @@ class Objective:
     def initial_z(self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator):
         """Starting z ``(N, 64, by, bx)`` of the outputs; default: the current z."""
         return z0[None].expand(self.num_outputs, *z0.shape).clone()
+
+    def initial_field(
+        self, base: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor | None:
+        """Starting field ``u`` ``(N, C, h, w)`` of the field phase; default None (zero)."""
+        return None
 
     def scale(self, rgb_start: torch.Tensor) -> float:
         """Divisor of the loss: ``|f|`` of the starting outputs (so L starts at ±1)."""

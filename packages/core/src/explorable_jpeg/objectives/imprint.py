@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..consistency import component_coefficients, to_canvas
+from ..consistency import component_coefficients, mcu_window, to_canvas
 from ._ops import bbox, rgb_to_planes
 from .base import Region
 from .target import TargetObjective
@@ -80,16 +80,30 @@ def render(
     return out[:c], out[c]
 
 
-def code_violation(rgb: torch.Tensor, region: Region) -> float:
-    """``Σ max(0, |c − q| − ½)`` over all coefficients of the crop for an RGB/gray image."""
+def code_violation(
+    rgb: torch.Tensor, region: Region, box: tuple[int, int, int, int] | None = None
+) -> float:
+    """``Σ max(0, |c − q| − ½)`` over the coefficients of the crop for an RGB/gray image
+    (only those of the MCUs around ``box``, when given: where the candidates differ)."""
     code = region.code
-    canvas = to_canvas(rgb_to_planes(rgb.double(), code), code)
+    if box is not None:
+        code, ys, xs = mcu_window(code, box)
+        rgb = rgb[..., ys, xs]
+    canvas = to_canvas(rgb_to_planes(rgb.float(), code), code)
     total = 0.0
     for i, comp in enumerate(code.components):
         c = component_coefficients(canvas[i], code, i)
         q = torch.as_tensor(comp.coefficients, dtype=c.dtype)
         total += float(torch.relu((c - q).abs() - 0.5).sum())
     return total
+
+
+def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``x (C, h, w)`` moved by whole pixels ``(dy, dx)``, zeros where nothing comes in."""
+    h, w = x.shape[-2:]
+    p = max(abs(dy), abs(dx))
+    padded = F.pad(x, (p, p, p, p))
+    return padded[..., p - dy : p - dy + h, p - dx : p - dx + w]
 
 
 class ImprintObjective(TargetObjective):
@@ -122,12 +136,15 @@ class ImprintObjective(TargetObjective):
         #: target box in full-image pixels; default: the selection's bounding box
         self.box: tuple[int, int, int, int] | None = None
 
-    def _composite(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
+    def _render(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
         y0, x0, y1, x1 = self.crop_box
         dy, dx, dh, dw = self.adjust
         sy, sx = shift[0] + dy, shift[1] + dx
         box = (y0 + sy - dh / 2, x0 + sx - dw / 2, y1 + sy + dh / 2, x1 + sx + dw / 2)
-        img, alpha = render(src, region.shape, box, self.angle)
+        return render(src, region.shape, box, self.angle)
+
+    def _composite(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
+        img, alpha = self._render(region, src, shift)
         return alpha * img + (1 - alpha) * region.rgb0, alpha
 
     def prepare(self, region: Region) -> None:
@@ -140,11 +157,21 @@ class ImprintObjective(TargetObjective):
             y0, x0, y1, x1 = self.box
             self.crop_box = (y0 - oy, x0 - ox, y1 - oy, x1 - ox)
         if self.auto_shift:
-            scores = {
-                (u, v): code_violation(self._composite(region, src, (u, v))[0], region)
-                for u in SHIFTS
-                for v in SHIFTS
-            }
+            y0, x0, y1, x1 = self.crop_box
+            dy, dx, dh, dw = self.adjust
+            grow = 8 + int(abs(dy) + abs(dx) + abs(dh) + abs(dw))
+            if self.angle:
+                grow += max(y1 - y0, x1 - x0)
+            h, w = region.shape
+            win = (max(0, y0 - grow), max(0, x0 - grow), min(h, y1 + grow), min(w, x1 + grow))
+            # integer shifts of one rendering (exact: the sampling grid moves by whole px)
+            img, alpha = self._render(region, src, (0, 0))
+            scores = {}
+            for u in SHIFTS:
+                for v in SHIFTS:
+                    a = _shift(alpha[None], u, v)[0]
+                    comp = a * _shift(img, u, v) + (1 - a) * region.rgb0
+                    scores[(u, v)] = code_violation(comp, region, win)
             self.chosen_shift = min(scores, key=lambda k: (scores[k], abs(k[0]) + abs(k[1])))
         desired, alpha = self._composite(region, src, self.chosen_shift)
         self.set_target(desired, (alpha > 0.5).float())

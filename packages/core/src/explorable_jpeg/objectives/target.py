@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ._ops import masked_mean, project_rgb
+from ._ops import masked_mean, project_rgb, rgb_to_planes
 from .base import Objective
 
 
@@ -27,6 +27,14 @@ class TargetObjective(Objective):
         """``desired (C, h, w)`` on [0, 1] is projected; ``weight (h, w)`` selects W."""
         self.target = project_rgb(desired.clamp(0, 1), self.r.code)
         self.weight = weight.float()
+
+    def initial_field(
+        self, base: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Start the field phase at the target on ``W``: ``u = planes(t) − B`` there."""
+        planes = rgb_to_planes(self.target.to(base), self.r.code)
+        w = (self.weight > 0.5).to(base) * editable.to(base)
+        return (planes[None] - base) * w
 
     def target_loss(self, rgb: torch.Tensor) -> torch.Tensor:
         return masked_mean((rgb - self.target).abs(), self.weight)

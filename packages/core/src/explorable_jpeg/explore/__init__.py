@@ -1,0 +1,37 @@
+"""Exploration: move a decoding inside the set of images its JPEG file allows.
+
+- :mod:`.state` — the state ``(z, field)`` and its undo/redo history;
+- :mod:`.selection` — user masks snapped to blocks and MCUs;
+- :mod:`.loop` and :mod:`.field` — the z phase and the field phase of an optimisation;
+- :mod:`.tools` — the registry of tools and their parameters; :mod:`.handlers` — how each
+  tool becomes an objective (``explorable_jpeg.objectives``);
+- :mod:`.glyphs` — rendered digit targets; :mod:`.files` — exploration files;
+- :mod:`.explorer` — :class:`Explorer`, which ties them together.
+"""
+
+from ..objectives.base import ExplorationError, RegionError
+from .explorer import Explorer, ToolResult
+from .files import ExplorationFileError
+from .loop import OptimizeResult
+from .selection import as_mask, block_mask, rect_mask
+from .state import State
+from .tools import SPECS, TOOLS, Param, ToolSpec, UnknownToolError, spec
+
+__all__ = [
+    "SPECS",
+    "TOOLS",
+    "ExplorationError",
+    "ExplorationFileError",
+    "Explorer",
+    "OptimizeResult",
+    "Param",
+    "RegionError",
+    "State",
+    "ToolResult",
+    "ToolSpec",
+    "UnknownToolError",
+    "as_mask",
+    "block_mask",
+    "rect_mask",
+    "spec",
+]

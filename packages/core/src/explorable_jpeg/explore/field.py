@@ -1,0 +1,146 @@
+"""The field phase: reach the consistent set beyond what z can produce.
+
+Given base planes ``B`` (consistent: the network's output at the z found so far, with the
+previous field) the field phase minimises over a free field ``u`` (YCbCr/gray pixels)
+
+    x(u) = B + r · (P_C(B + E ⊙ u) − B),
+    L(u) = L_tool(x) + μ · mean_{p ∈ E, c} ρ(x − B),
+
+with ``L_tool`` the explorer's loss (the objective over its starting value plus the
+preservation term outside the selection), ``P_C`` the exact projection onto the
+consistent set, ``E`` the MCUs of the selection, ``ρ`` a smooth L1 and ``μ`` a prior that
+prefers the network's output where the tool does not need to leave it. ``r ∈ [0, 1]`` is
+the tool's *reach*: the output may go that fraction of the way from ``B`` to any point of
+the consistent set. ``C`` is convex and ``B ∈ C``, so ``x(u) ∈ C`` for every ``u``; ``r``
+is capped at :data:`REACH_CAP` so coefficients stay just inside their bins.
+
+The network does not run in this phase (``B`` is fixed), so an iteration costs one
+projection of the crop: hundreds of iterations fit in a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Callable
+
+import torch
+
+from ..code import JpegCode
+from ..consistency import displace, mcu_window
+from ..objectives._ops import bbox, planes_to_rgb
+
+REACH_CAP = 0.98  # r = 1 would put coefficients exactly on bin edges
+LEARNING_RATE = 2.0  # grey levels per Adam step
+LR_DECAY = 4.0
+MAX_LR_DECAYS = 3
+PATIENCE = 6
+PRIOR_EPS = 2.0  # grey levels: ρ is smooth below this
+
+
+@dataclasses.dataclass
+class FieldResult:
+    """Best planes ``(N, C, h, w)`` of the field phase and its losses."""
+
+    planes: torch.Tensor
+    loss_start: float
+    loss_best: float
+    iterations: int
+    cancelled: bool
+
+
+def _rho(d: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(d * d + PRIOR_EPS**2) - PRIOR_EPS
+
+
+def optimize_field(
+    loss_rgb: Callable[[torch.Tensor], torch.Tensor],
+    base: torch.Tensor,
+    code: JpegCode,
+    editable: torch.Tensor,
+    reach: float,
+    *,
+    init: torch.Tensor | None = None,
+    prior: float = 0.0,
+    max_iters: int = 200,
+    deadline: float = math.inf,
+    cancel: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> FieldResult:
+    """Minimise ``L(u)`` of the module docstring.
+
+    Args:
+        loss_rgb: ``L_tool`` of RGB/gray images ``(N, C, h, w)`` on [0, 1] (scalar).
+        base: ``B`` ``(N, C, h, w)`` consistent planes of the crop ``code``.
+        editable: ``(h, w)`` float {0, 1}: ``E``.
+        reach: ``r`` (capped at :data:`REACH_CAP`).
+        init: starting ``u`` ``(N, C, h, w)`` (default 0, i.e. ``x = B``).
+        prior: ``μ``; the prior term is measured in units of 255 grey levels.
+        max_iters, deadline (``time.perf_counter()`` value), cancel, progress(iteration).
+    """
+    r = min(max(float(reach), 0.0), REACH_CAP)
+    base = base.detach()
+    # the field lives on the MCUs of E only: project that window, not the whole crop
+    win, ys, xs = mcu_window(code, bbox(editable > 0))
+    e = editable[ys, xs].to(base)
+    base_w = base[..., ys, xs]
+
+    def planes_of(u: torch.Tensor) -> torch.Tensor:
+        inner = base_w + r * (displace(base_w, u * e, win) - base_w)
+        out = base.clone()
+        out[..., ys, xs] = inner
+        return out
+
+    def total(u: torch.Tensor) -> torch.Tensor:
+        x = planes_of(u)
+        f = loss_rgb(planes_to_rgb(x, code))
+        if prior > 0:
+            n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1]
+            f = f + prior * (_rho(x[..., ys, xs] - base_w) * e).sum() / (n * 255.0)
+        return f
+
+    zero = torch.zeros_like(base_w)
+    u = (zero if init is None else init.to(base)[..., ys, xs]).clone().requires_grad_(True)
+    with torch.no_grad():
+        loss_start = float(total(zero))  # at B
+        loss_init = loss_start if init is None else float(total(u))
+    best_loss, best_u = loss_start, zero
+    if math.isfinite(loss_init) and loss_init < loss_start:
+        best_loss, best_u = loss_init, u.detach().clone()
+    opt = torch.optim.Adam([u], lr=LEARNING_RATE)
+    since_best, decays, it, cancelled = 0, 0, 0, False
+    while it < max_iters:
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+            break
+        if it > 0 and time.perf_counter() > deadline:
+            break
+        opt.zero_grad()
+        loss = total(u)
+        value = float(loss.detach())
+        if math.isfinite(value) and value < best_loss:
+            best_loss, best_u, since_best = value, u.detach().clone(), 0
+        else:
+            since_best += 1
+        if since_best >= PATIENCE:
+            if decays >= MAX_LR_DECAYS:
+                break
+            decays, since_best = decays + 1, 0
+            with torch.no_grad():
+                u.copy_(best_u)
+            opt = torch.optim.Adam([u], lr=LEARNING_RATE / LR_DECAY**decays)
+            continue
+        loss.backward()
+        opt.step()
+        it += 1
+        if progress is not None:
+            progress(it)
+    with torch.no_grad():
+        if not cancelled:
+            value = float(total(u))
+            if math.isfinite(value) and value < best_loss:
+                best_loss, best_u = value, u.detach().clone()
+        planes = planes_of(best_u) if best_loss < loss_start else base.clone()  # exactly B
+    return FieldResult(planes, loss_start, best_loss, it, cancelled)

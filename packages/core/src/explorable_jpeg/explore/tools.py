@@ -1,0 +1,205 @@
+"""The tool registry: every exploration tool, its parameters, defaults, labels and help.
+
+This is the one place a tool's parameters are declared. :meth:`Explorer.apply` checks and
+completes a call against it; the CLI's ``--param`` parsing and the app's controls read it.
+``reach`` (common to every optimising tool) is how far, as a fraction of the way to the
+boundary of the consistent set, a tool may leave what the network would produce
+(0: z only, the network's own images; 1: any image the file allows).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from ..objectives.base import ExplorationError
+
+
+class UnknownToolError(ExplorationError):
+    """``apply`` was asked for a tool that does not exist."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One tool parameter: ``kind`` is float, int, bool, str, floats (a list) or object
+    (an image or box given by the caller, not a plain value)."""
+
+    name: str
+    default: Any
+    kind: str = "float"
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, tool: str, value: Any) -> Any:
+        """``value`` converted to the parameter's kind; raises :class:`ExplorationError`."""
+        if self.kind == "object" or value is None:
+            return value
+        try:
+            if self.kind == "bool":
+                if isinstance(value, str):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(value)
+                    return value.lower() in ("true", "1", "yes")
+                return bool(value)
+            if self.kind == "str":
+                v = str(value)
+                if self.choices and v not in self.choices:
+                    raise ValueError(v)
+                return v
+            if self.kind == "floats":
+                vals = value if isinstance(value, (list, tuple)) else (value,)
+                return tuple(self._number(float(v)) for v in vals)
+            num = float(value)
+            if self.kind == "int":
+                if num != int(num):
+                    raise ValueError(value)
+                return int(self._number(num))
+            return self._number(num)
+        except (TypeError, ValueError):
+            allowed = f" (one of {', '.join(self.choices)})" if self.choices else ""
+            rng = ""
+            if self.minimum is not None or self.maximum is not None:
+                rng = f" in [{self.minimum}, {self.maximum}]"
+            raise ExplorationError(
+                f"{tool}: {self.name} must be a finite {self.kind}{rng}{allowed}, got {value!r}"
+            ) from None
+
+    def _number(self, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError(v)
+        if (self.minimum is not None and v < self.minimum) or (
+            self.maximum is not None and v > self.maximum
+        ):
+            raise ValueError(v)
+        return v
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolSpec:
+    """A tool: its name, label and help for people, parameters and default reach."""
+
+    name: str
+    label: str
+    help: str
+    params: tuple[Param, ...] = ()
+    reach: float | None = 1.0  # None: the tool does not optimise (no reach)
+    multi: bool = False  # returns several alternatives
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        out = {p.name: p.default for p in self.params}
+        if self.reach is not None:
+            out["reach"] = self.reach
+        return out
+
+    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Defaults filled in and values checked; unknown names raise."""
+        known = {p.name: p for p in self.params}
+        if self.reach is not None:
+            known["reach"] = REACH
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise ExplorationError(
+                f"{self.name}: unknown parameter(s) {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(known)) or 'none'}"
+            )
+        out = self.defaults()
+        for k, v in params.items():
+            out[k] = known[k].check(self.name, v)
+        if out.get("reach") is None and self.reach is not None:
+            out["reach"] = self.reach
+        return out
+
+
+REACH = Param(
+    "reach", 1.0, help="how far the tool may leave what the network would produce: 0 = only "
+    "the network's own images (z), 1 = any image the file allows", minimum=0.0, maximum=1.0,
+)  # fmt: skip
+
+_DELTA = "change of the local standard deviation on a 0–1 scale (0.03 ≈ 8 grey levels)"
+
+
+def _delta(default: float) -> Param:
+    return Param("delta", default, help=_DELTA, minimum=0.0, maximum=2.0)
+
+
+_IMAGE = Param("source", None, "object", "the content to paste (an image)")
+_BOX = Param("source_box", None, "object", "(y0, x0, y1, x1) of the current image to copy from")
+
+SPECS: dict[str, ToolSpec] = {
+    s.name: s
+    for s in (
+        ToolSpec("variance-up", "Variance +", "more local contrast (std of 7 px patches)",
+                 (_delta(0.03),), reach=0.5),
+        ToolSpec("variance-down", "Variance −", "less local contrast (smoother)",
+                 (_delta(0.03),), reach=0.5),
+        ToolSpec("magnitude-up", "Signal magnitude +",
+                 "patches stretched about their mean: stronger edges and texture",
+                 (_delta(0.03),), reach=0.5),
+        ToolSpec("magnitude-down", "Signal magnitude −", "patches flattened about their mean",
+                 (_delta(0.03),), reach=0.5),
+        ToolSpec("tv-down", "Total variation −", "flatter, piecewise-smooth content",
+                 (Param("keep_variance", 5.0, help="weight that keeps local variance",
+                        minimum=0.0),), reach=0.5),
+        ToolSpec("scribble", "Scribble", "paint colours, brighten, darken or flatten",
+                 (Param("scribble", None, "object", "the painted image (colour mode)"),
+                  Param("labels", None, "object", "int label map (see ScribbleObjective)"),
+                  Param("mode", "colour", "str", "what the painted pixels ask for",
+                        choices=("colour", "color", "brighten", "darken", "tv")),
+                  Param("delta", 0.15, help="brighten/darken: relative change",
+                        minimum=0.0, maximum=2.0))),
+        ToolSpec("hsv", "Hue / saturation / value", "shift hue, saturation and value",
+                 (Param("hue", 0.0, help="hue shift (1 = a full turn)", minimum=-1, maximum=1),
+                  Param("saturation", 0.0, help="saturation shift", minimum=-1, maximum=1),
+                  Param("value", 0.0, help="value (brightness) shift", minimum=-1, maximum=1))),
+        ToolSpec("imprint", "Imprint", "paste another image or region into the selection",
+                 (_IMAGE, _BOX,
+                  Param("auto_shift", True, "bool", "choose the sub-block placement the file "
+                        "fits best"),
+                  Param("dy", 0.0, help="move down (px)"), Param("dx", 0.0, help="move right (px)"),
+                  Param("dh", 0.0, help="taller by (px)"), Param("dw", 0.0, help="wider by (px)"),
+                  Param("angle", 0.0, help="rotate (degrees, counter-clockwise)"))),
+        ToolSpec("dictionary", "Desired patches", "make the selection's patches look like a "
+                 "source's", (_IMAGE, _BOX, Param("ignore_variance", False, "bool",
+                                                  "match patch shape, not contrast")),
+                 reach=0.5),
+        ToolSpec("periodicity", "Periodicity", "make the selection repeat with a period",
+                 (Param("directions", (0.0,), "floats", "one or two directions (degrees)"),
+                  Param("periods", None, "floats", "periods in px (empty: found by "
+                        "autocorrelation)", minimum=2.0)), reach=0.5),
+        ToolSpec("random", "Random alternatives", "N decodings, as different as the file "
+                 "allows", (Param("n", 4, "int", "how many", minimum=2, maximum=16),
+                            Param("close", False, "bool", "stay near the current image"),
+                            Param("seed", 0, "int", "random seed", minimum=0)),
+                 reach=0.5, multi=True),
+        ToolSpec("uniform", "Uniform z control", "set the network's z in the selection from "
+                 "three sliders", (Param("magnitude", 0.5, help="primary gradient magnitude",
+                                         minimum=0, maximum=1),
+                                   Param("secondary", 0.0, help="secondary magnitude",
+                                         minimum=0, maximum=1),
+                                   Param("direction", 0.0, help="direction (degrees)")),
+                 reach=None),
+        ToolSpec("digit", "Digit classes", "for each digit, the closest decoding that shows "
+                 "it; ranked by the digit classifier",
+                 (Param("digits", tuple(float(d) for d in range(10)), "floats",
+                        "which digits to try", minimum=0, maximum=9),),
+                 multi=True),
+    )
+}  # fmt: skip
+
+TOOLS: tuple[str, ...] = tuple(SPECS)
+
+
+def spec(tool: str) -> ToolSpec:
+    """The :class:`ToolSpec` of ``tool``; raises :class:`UnknownToolError`."""
+    if tool not in SPECS:
+        raise UnknownToolError(f"unknown tool {tool!r}; choose one of {', '.join(TOOLS)}")
+    return SPECS[tool]
