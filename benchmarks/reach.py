@@ -11,7 +11,9 @@ to ``x₁``. Inside the selection ``S``
     reach = 1 − |x₁ − P|₁ / |x₀ − P|₁
 
 (1: the tool delivered everything the file allows; 0: it did not move; < 0: it moved away),
-next to the mean change outside the selection (a 16 px ring around it, grey levels), the
+next to the mean change outside the selection (grey levels, over the rest of the image, and
+over a 16 px ring around the selection — where the blocks it cuts through must change —
+for ``x₁`` and for ``P``), the
 ST-LPIPS distance to ``t`` of ``x₁`` and of ``P`` (a crop around the selection), the time of
 the edit (and its ratio to one decode of the same file) and whether ``x₁`` re-encodes to the
 file (``check``). Edits: imprint of another photo's texture, colour scribble (the saturated
@@ -105,12 +107,12 @@ def edit_target(edit: str, x0: np.ndarray, box, other: np.ndarray) -> tuple[np.n
         t[sel] = edited[sel]
         return t, {"tool": "scribble", "mode": edit, "delta": 0.15}
     if edit == "hsv":
-        h = rgb_to_hsv(xt[None])[0]
+        h = rgb_to_hsv(xt)
         h[0] = (h[0] + 0.25) % 1.0
-        t[sel] = to_np(hsv_to_rgb(h[None])[0])[sel]
+        t[sel] = to_np(hsv_to_rgb(h))[sel]
         return t, {"tool": "hsv", "hue": 0.25}
     if edit == "variance-up":
-        blur = to_np(box_blur3(xt[None])[0])
+        blur = to_np(box_blur3(xt))
         t[sel] = np.clip(x0 + 1.5 * (x0 - blur), 0, 255)[sel]
         return t, {"tool": "variance-up"}
     if edit == "variance-down":
@@ -188,8 +190,9 @@ def run_edit(
         "edit": edit,
         "reach": float(1 - d1 / d0) if d0 > 0 else float("nan"),
         "room": float(d0),  # how far P is from the start (grey levels)
-        "outside": float(np.abs(x1.astype(float) - x0)[ring].mean()),
-        "outside_p": float(np.abs(p.astype(float) - x0)[ring].mean()),
+        "outside": float(np.abs(x1.astype(float) - x0)[~mask].mean()),
+        "outside_ring": float(np.abs(x1.astype(float) - x0)[ring].mean()),
+        "outside_ring_p": float(np.abs(p.astype(float) - x0)[ring].mean()),
         "stlpips_x1": judge(x1, t, box),
         "stlpips_p": judge(p, t, box),
         "seconds": seconds,
@@ -250,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
 def table(rows: list[dict]) -> str:
     """Markdown: mean per edit and quality."""
     lines = [
-        "| edit | QF | reach (mean / min) | outside (grey levels) | ST-LPIPS x₁→t / P→t | "
-        "time (s) | ×decode | consistent |",
+        "| edit | QF | reach (mean / min) | outside: image / ring (P's ring) | "
+        "ST-LPIPS x₁→t / P→t | time (s) | ×decode | consistent |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted({(r["edit"], r["qf"]) for r in rows}, key=lambda k: (EDITS.index(k[0]), k[1]))
@@ -263,7 +266,8 @@ def table(rows: list[dict]) -> str:
 
         lines.append(
             f"| {edit} | {qf} | {m('reach'):.2f} / {min(r['reach'] for r in rs):.2f} | "
-            f"{m('outside'):.2f} | {m('stlpips_x1'):.3f} / {m('stlpips_p'):.3f} | "
+            f"{m('outside'):.2f} / {m('outside_ring'):.2f} ({m('outside_ring_p'):.2f}) | "
+            f"{m('stlpips_x1'):.3f} / {m('stlpips_p'):.3f} | "
             f"{m('seconds'):.1f} | {m('seconds') / m('decode_s'):.0f} | "
             f"{sum(r['consistent'] for r in rs)}/{len(rs)} |"
         )

@@ -85,7 +85,8 @@ def _small_jpeg(tmp_path):
         (["--param", "periods=4,nan"], "not a finite number"),
         (["--budget", "-1"], "--budget must be a positive number"),
         (["--budget", "nan"], "--budget must be a positive number"),
-        (["--iters", "0"], "--iters must be at least 1"),
+        (["--iters", "-1"], "--iters must be 0 or more"),
+        (["--reach", "1.5"], "--reach must lie in [0, 1]"),
     ],
 )
 def test_explore_refuses_bad_numbers_in_one_line_before_any_bar(tmp_path, capsys, extra, words):

@@ -296,6 +296,19 @@ def _explore_params(items: list[str]) -> dict:
     return params
 
 
+def _cmd_tools(args: argparse.Namespace) -> int:
+    """Print the tool registry (explore/tools.py): names, defaults, help."""
+    from .explore.tools import REACH, SPECS
+
+    for tool in SPECS.values():
+        print(f"{tool.name}: {tool.label} — {tool.help}")
+        if tool.reach is not None:
+            print(f"    reach={tool.reach}  ({REACH.help})")
+        for p in tool.params:
+            print(f"    {p.name}={p.default!r}  ({p.kind}) {p.help}")
+    return 0
+
+
 def _cmd_explore(args: argparse.Namespace) -> int:
     from .explorer import TOOLS, Explorer
 
@@ -337,6 +350,8 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         raise CliError("exploration needs the gan model")
     z = load_z(args.z_in, code, decoder.z_shape(code)) if args.z_in else None
     explorer = Explorer(decoder, code, z)
+    if args.load:
+        explorer.load(args.load)
     bars: list[tqdm] = []  # created at the first progress report: a refusal stays one line
 
     def progress(fraction: float, message: str) -> None:
@@ -348,7 +363,11 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         bars[0].refresh()
 
     if args.tool != "uniform":
-        params.update(progress=progress, budget_s=args.budget, max_iters=args.iters)
+        params.update(progress=progress, budget_s=args.budget)
+        if args.iters is not None:
+            params["max_iters"] = args.iters
+        if args.reach is not None:
+            params["reach"] = args.reach
     try:
         result = explorer.apply(args.tool, mask, **params)
         if bars:
@@ -373,7 +392,12 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     else:
         _save_png(result.image, args.output)
     if args.z_out:
+        if explorer.field is not None:
+            logger.warning("--z-out holds z only; this edit also moved the exploration field "
+                           "(use --save to keep the whole state)")  # fmt: skip
         save_z(args.z_out, explorer.z, code)
+    if args.save:
+        explorer.save(args.save)
     if result.info:
         logger.info("%s: %s", args.tool, result.info)
     return 0
@@ -399,8 +423,11 @@ def _validate_args(args: argparse.Namespace) -> None:
     if budget is not None and not (math.isfinite(budget) and budget > 0):
         raise CliError(f"--budget must be a positive number of seconds, got {budget}")
     iters = getattr(args, "iters", None)
-    if iters is not None and iters < 1:
-        raise CliError(f"--iters must be at least 1, got {iters}")
+    if iters is not None and iters < 0:
+        raise CliError(f"--iters must be 0 or more, got {iters}")
+    reach = getattr(args, "reach", None)
+    if reach is not None and not (math.isfinite(reach) and 0.0 <= reach <= 1.0):
+        raise CliError(f"--reach must lie in [0, 1], got {reach}")
     n = getattr(args, "n", None)
     if n is not None and n < 1:
         raise CliError(f"-n must be at least 1, got {n}")
@@ -492,11 +519,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("-o", "--output", required=True, help="output .jpg")
     k.set_defaults(func=_cmd_compress)
 
-    e = sub.add_parser("explore", help="edit a decoding with an exploration tool (z optimisation)")
+    t = sub.add_parser("tools", help="list the exploration tools, their parameters and defaults")
+    t.set_defaults(func=_cmd_tools)
+
+    e = sub.add_parser("explore", help="edit a decoding with an exploration tool")
     e.add_argument("input", help="input .jpg")
-    e.add_argument("--tool", required=True, help="variance-up, variance-down, magnitude-up, "
-                   "magnitude-down, tv-down, scribble, hsv, imprint, dictionary, periodicity, "
-                   "random, uniform, digit")  # fmt: skip
+    from .explore.tools import TOOLS
+
+    e.add_argument("--tool", required=True, help=", ".join(TOOLS) + " (`tools` lists them)")
     e.add_argument("--mask", required=True, help="selection PNG, white = selected")
     e.add_argument("--param", action="append", metavar="K=V", help="tool parameter (repeatable)")
     e.add_argument("--scribble", help="scribble image (RGBA: drawn pixels have alpha > 0)")
@@ -504,7 +534,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--z-in", help="starting z (.safetensors, e.g. from decode --z-out)")
     e.add_argument("--z-out", help="write the resulting z")
     e.add_argument("--budget", type=float, default=30.0, help="seconds per optimisation")
-    e.add_argument("--iters", type=int, default=100, help="max iterations per optimisation")
+    e.add_argument(
+        "--iters",
+        type=int,
+        default=None,
+        help="iterations of the z phase (default: the tool's; 0: none)",
+    )
+    e.add_argument(
+        "--reach",
+        type=float,
+        default=None,
+        help="how far the tool may leave what the network would produce: 0 = only "
+        "the network's images, 1 = any image the file allows (default: the tool's; "
+        "see `explorable-jpeg tools`)",
+    )
+    e.add_argument("--load", help="start from an exploration file (or a z file)")
+    e.add_argument("--save", help="write the exploration file (z, field, history, alternatives)")
     e.add_argument("-o", "--output", required=True, help="output .png (random, digit: a directory)")
     e.add_argument("--model", choices=["gan"], default="gan")
     _model_args(e)

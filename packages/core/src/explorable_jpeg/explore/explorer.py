@@ -475,6 +475,7 @@ class Explorer:
 
         res = optimize_field(
             total_rgb, base_t, crop.code, editable, reach, init=init, prior=prior,
+            smooth=objective.field_smoothing,
             max_iters=iters, deadline=deadline, cancel=cancel, progress=tick,
         )  # fmt: skip
         fields: list[torch.Tensor | None] = []
@@ -500,6 +501,9 @@ class Explorer:
         tool_spec = spec(tool)
         run = {k: params.pop(k) for k in RUN_OPTIONS if k in params}
         values = tool_spec.complete(params)
+        if tool_spec.reach is not None:  # reach 0: the z phase is all there is
+            z_iters = tool_spec.z_iters if values["reach"] > 0 else DEFAULT_MAX_ITERS
+            run.setdefault("max_iters", z_iters)
         return handlers.HANDLERS[tool](self, mask, run, **values)
 
     def uniform_controls(self, mask: Any = None) -> tuple[float, float, float]:

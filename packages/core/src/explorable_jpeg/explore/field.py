@@ -6,9 +6,10 @@ previous field) the field phase minimises over a free field ``u`` (YCbCr/gray pi
     x(u) = B + r · (P_C(B + E ⊙ u) − B),
     L(u) = L_tool(x) + μ · mean_{p ∈ E, c} ρ(x − B),
 
-with ``L_tool`` the explorer's loss (the objective over its starting value plus the
-preservation term outside the selection), ``P_C`` the exact projection onto the
-consistent set, ``E`` the MCUs of the selection, ``ρ`` a smooth L1 and ``μ`` a prior that
+(optionally with ``u`` smoothed, see ``smooth``) with ``L_tool`` the explorer's loss (the
+objective over its starting value plus the preservation term outside the selection),
+``P_C`` the exact projection onto the consistent set, ``E`` the MCUs of the selection, ``ρ``
+a smooth L1 and ``μ`` a prior that
 prefers the network's output where the tool does not need to leave it. ``r ∈ [0, 1]`` is
 the tool's *reach*: the output may go that fraction of the way from ``B`` to any point of
 the consistent set. ``C`` is convex and ``B ∈ C``, so ``x(u) ∈ C`` for every ``u``; ``r``
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ..code import JpegCode
 from ..consistency import displace, mcu_window
@@ -38,6 +40,8 @@ LR_DECAY = 4.0
 MAX_LR_DECAYS = 3
 PATIENCE = 6
 PRIOR_EPS = 2.0  # grey levels: ρ is smooth below this
+CONVERGED = 2e-3  # stop when WINDOW iterations gain less than this share of the start loss
+WINDOW = 20
 
 
 @dataclasses.dataclass
@@ -49,6 +53,17 @@ class FieldResult:
     loss_best: float
     iterations: int
     cancelled: bool
+
+
+def smoothed(u: torch.Tensor, radius: int) -> torch.Tensor:
+    """``u (N, C, h, w)`` blurred twice by a ``(2r+1)²`` box (edge-replicated); r = 0: u."""
+    if radius <= 0:
+        return u
+    n, c, h, w = u.shape
+    x = u.reshape(n * c, 1, h, w)
+    for _ in range(2):
+        x = F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+    return x.reshape(n, c, h, w)
 
 
 def _rho(d: torch.Tensor) -> torch.Tensor:
@@ -64,6 +79,7 @@ def optimize_field(
     *,
     init: torch.Tensor | None = None,
     prior: float = 0.0,
+    smooth: int = 0,
     max_iters: int = 200,
     deadline: float = math.inf,
     cancel: threading.Event | None = None,
@@ -78,6 +94,9 @@ def optimize_field(
         reach: ``r`` (capped at :data:`REACH_CAP`).
         init: starting ``u`` ``(N, C, h, w)`` (default 0, i.e. ``x = B``).
         prior: ``μ``; the prior term is measured in units of 255 grey levels.
+        smooth: when > 0, the field is ``S(u)``, ``u`` blurred twice by a
+            ``(2·smooth + 1)²`` box: only smooth displacements (shading, colour casts), the
+            prior for tools whose objective alone would fill the bins with noise.
         max_iters, deadline (``time.perf_counter()`` value), cancel, progress(iteration).
     """
     r = min(max(float(reach), 0.0), REACH_CAP)
@@ -88,7 +107,7 @@ def optimize_field(
     base_w = base[..., ys, xs]
 
     def planes_of(u: torch.Tensor) -> torch.Tensor:
-        inner = base_w + r * (displace(base_w, u * e, win) - base_w)
+        inner = base_w + r * (displace(base_w, smoothed(u, smooth) * e, win) - base_w)
         out = base.clone()
         out[..., ys, xs] = inner
         return out
@@ -111,6 +130,7 @@ def optimize_field(
         best_loss, best_u = loss_init, u.detach().clone()
     opt = torch.optim.Adam([u], lr=LEARNING_RATE)
     since_best, decays, it, cancelled = 0, 0, 0, False
+    trail: list[float] = []
     while it < max_iters:
         if cancel is not None and cancel.is_set():
             cancelled = True
@@ -132,6 +152,9 @@ def optimize_field(
                 u.copy_(best_u)
             opt = torch.optim.Adam([u], lr=LEARNING_RATE / LR_DECAY**decays)
             continue
+        trail.append(best_loss)
+        if len(trail) > WINDOW and trail[-WINDOW - 1] - best_loss < CONVERGED * abs(loss_start):
+            break  # converged
         loss.backward()
         opt.step()
         it += 1

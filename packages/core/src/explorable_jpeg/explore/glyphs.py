@@ -1,15 +1,20 @@
 """Digit targets: render digit d into the selection the way the file allows it best.
 
 For digit ``d`` a glyph coverage ``g ∈ [0, 1]`` (Pillow's bundled font, rendered at 4× and
-averaged down) is drawn into the selection's bounding box at several scales, sub-block
-offsets, stroke widths and both polarities. The current box gives the two colours: *ink*
-and *paper*, the means of its darkest and lightest quarter. The candidate composite is
+averaged down) is drawn into the selection's bounding box at several scales, stroke widths
+and both polarities (then sub-block offsets, for the best of those). The current box gives
+the two colours: *ink* and *paper*, the means of its darkest and lightest quarter. The
+candidate composite is
 
-    t̃ = g · ink + (1 − g) · b,   b = x̂₀ where x̂₀ is nearer paper than ink, else paper,
+    t̃ = g · ink' + (1 − g) · b,   b = x̂₀ where x̂₀ is nearer paper than ink, else paper',
 
-(the old strokes are painted over with paper), and the candidate with the least code
-violation ``V(t̃) = Σ max(0, |DCT(t̃)/M − q| − ½)`` — the one the file contradicts least —
-is kept. As for imprint, ``t = P_C(t̃)`` and ``f(x̂) = mean_{p ∈ box} |x̂_p − t_p|₁``; the
+with ``ink' = paper + k (ink − paper)`` and ``paper' = paper + (k − 1)(paper − ink)``
+(``k`` = :data:`CONTRAST`, clipped to the RGB cube): the old strokes are painted over a
+little past paper and the new ones drawn a little past ink, so that the projection, which
+keeps only what the file allows, lands as far from the old digit as it can. Then the
+candidate with the least code violation ``V(t̃) = Σ max(0, |DCT(t̃)/M − q| − ½)`` (the
+one the file contradicts least) is kept. As for imprint, ``t = P_C(t̃)`` and ``f(x̂) =
+mean_{p ∈ box} |x̂_p − t_p|₁``; the
 explorer's field phase then reaches it wherever the file allows.
 """
 
@@ -29,9 +34,10 @@ from ..objectives.target import TargetObjective
 
 SUPERSAMPLE = 4
 SCALES = (0.75, 0.9, 1.0)  # glyph height as a share of the box height
-STROKES = (0, 1)  # extra stroke width (in box pixels)
-SHIFTS = (-2, 0, 2)  # px offsets tried in y and x
+STROKES = (0, 1, 2)  # extra stroke width (in box pixels)
+SHIFTS = (-2, 0, 2)  # px offsets tried in y and x (after the shape is chosen)
 QUANTILE = 0.25  # ink / paper: mean of the darkest / lightest quarter
+CONTRAST = 1.5  # ink drawn this much further from paper, old strokes painted past paper
 
 
 @functools.lru_cache(maxsize=256)
@@ -70,34 +76,44 @@ class DigitTargetObjective(TargetObjective):
         self.digit, self.classifier = int(digit), classifier
         self.choice: tuple = ()
 
-    def candidates(self, region: Region) -> list[tuple[tuple, torch.Tensor]]:
-        """Every ``(placement, composite)`` tried (placement: scale, stroke, dy, dx, dark)."""
+    def composite(self, region: Region, placement: tuple) -> torch.Tensor:
+        """The candidate composite for ``placement = (scale, stroke, dy, dx, dark_ink)``."""
+        scale, stroke, dy, dx, dark_ink = placement
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
-        h, w = y1 - y0, x1 - x0
         rgb0 = region.rgb0
         box = rgb0[:, y0:y1, x0:x1]
         dark, light = ink_and_paper(box)
-        out = []
-        for scale, stroke, dy, dx, dark_ink in itertools.product(
-            SCALES, STROKES, SHIFTS, SHIFTS, (True, False)
-        ):
-            ink, paper = (dark, light) if dark_ink else (light, dark)
-            g = torch.as_tensor(glyph(self.digit, h, w, scale, stroke))
-            g = torch.roll(g, (dy, dx), dims=(0, 1))
-            near_ink = (box - ink[:, None, None]).abs().sum(0) < (box - paper[:, None, None]).abs(
-            ).sum(0)  # fmt: skip
-            b = torch.where(near_ink, paper[:, None, None].expand_as(box), box)
-            comp = rgb0.clone()
-            comp[:, y0:y1, x0:x1] = g * ink[:, None, None] + (1 - g) * b
-            out.append(((scale, stroke, dy, dx, dark_ink), comp))
-        return out
+        ink, paper = (dark, light) if dark_ink else (light, dark)
+        g = torch.as_tensor(glyph(self.digit, y1 - y0, x1 - x0, scale, stroke))
+        g = torch.roll(g, (dy, dx), dims=(0, 1))
+        near_ink = (box - ink[:, None, None]).abs().sum(0) < (
+            box - paper[:, None, None]).abs().sum(0)  # fmt: skip
+        # exaggerated ink and paper: the projection keeps only what the file allows, so a
+        # bolder target lands further from the old digit (clipped to the RGB cube)
+        ink_x = (paper + CONTRAST * (ink - paper)).clamp(0, 1)
+        paper_x = (paper + (CONTRAST - 1) * (paper - ink)).clamp(0, 1)
+        b = torch.where(near_ink, paper_x[:, None, None].expand_as(box), box)
+        comp = rgb0.clone()
+        comp[:, y0:y1, x0:x1] = g * ink_x[:, None, None] + (1 - g) * b
+        return comp
+
+    def choose(self, region: Region) -> tuple:
+        """Coordinate search for the least code violation: shape and polarity at the box
+        centre first, then the offset."""
+        box = bbox(region.pixel_mask > 0)
+
+        def violation(p: tuple) -> float:
+            return code_violation(self.composite(region, p), region, box)
+
+        shapes = itertools.product(SCALES, STROKES, (True, False))
+        scale, stroke, dark_ink = min(shapes, key=lambda s: violation((s[0], s[1], 0, 0, s[2])))
+        offsets = [(scale, stroke, dy, dx, dark_ink) for dy in SHIFTS for dx in SHIFTS]
+        return min(offsets, key=lambda p: (violation(p), abs(p[2]) + abs(p[3])))
 
     def prepare(self, region: Region) -> None:
         super().prepare(region)
-        box = bbox(region.pixel_mask > 0)
-        best = min(self.candidates(region), key=lambda c: code_violation(c[1], region, box))
-        self.choice = best[0]
+        self.choice = self.choose(region)
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         weight = torch.zeros(region.shape)
         weight[y0:y1, x0:x1] = 1.0
-        self.set_target(best[1], weight)
+        self.set_target(self.composite(region, self.choice), weight)

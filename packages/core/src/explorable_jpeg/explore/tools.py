@@ -87,6 +87,9 @@ class ToolSpec:
     params: tuple[Param, ...] = ()
     reach: float | None = 1.0  # None: the tool does not optimise (no reach)
     multi: bool = False  # returns several alternatives
+    #: default iterations of the z phase (0: the field phase alone, for tools whose target
+    #: the field reaches directly; the network's z then stays as it is)
+    z_iters: int = 0
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -138,17 +141,17 @@ SPECS: dict[str, ToolSpec] = {
     s.name: s
     for s in (
         ToolSpec("variance-up", "Variance +", "more local contrast (std of 7 px patches)",
-                 (_delta(0.03),), reach=0.5),
+                 (_delta(0.03),), reach=0.5, z_iters=100),
         ToolSpec("variance-down", "Variance −", "less local contrast (smoother)",
-                 (_delta(0.03),), reach=0.5),
+                 (_delta(0.03),), reach=0.5, z_iters=100),
         ToolSpec("magnitude-up", "Signal magnitude +",
                  "patches stretched about their mean: stronger edges and texture",
-                 (_delta(0.03),), reach=0.5),
+                 (_delta(0.03),), reach=0.5, z_iters=100),
         ToolSpec("magnitude-down", "Signal magnitude −", "patches flattened about their mean",
-                 (_delta(0.03),), reach=0.5),
+                 (_delta(0.03),), reach=0.5, z_iters=100),
         ToolSpec("tv-down", "Total variation −", "flatter, piecewise-smooth content",
                  (Param("keep_variance", 5.0, help="weight that keeps local variance",
-                        minimum=0.0),), reach=0.5),
+                        minimum=0.0),), reach=0.5, z_iters=100),
         ToolSpec("scribble", "Scribble", "paint colours, brighten, darken or flatten",
                  (Param("scribble", None, "object", "the painted image (colour mode)"),
                   Param("labels", None, "object", "int label map (see ScribbleObjective)"),
@@ -170,16 +173,16 @@ SPECS: dict[str, ToolSpec] = {
         ToolSpec("dictionary", "Desired patches", "make the selection's patches look like a "
                  "source's", (_IMAGE, _BOX, Param("ignore_variance", False, "bool",
                                                   "match patch shape, not contrast")),
-                 reach=0.5),
+                 reach=0.5, z_iters=100),
         ToolSpec("periodicity", "Periodicity", "make the selection repeat with a period",
                  (Param("directions", (0.0,), "floats", "one or two directions (degrees)"),
                   Param("periods", None, "floats", "periods in px (empty: found by "
-                        "autocorrelation)", minimum=2.0)), reach=0.5),
+                        "autocorrelation)", minimum=2.0)), reach=0.5, z_iters=100),
         ToolSpec("random", "Random alternatives", "N decodings, as different as the file "
                  "allows", (Param("n", 4, "int", "how many", minimum=2, maximum=16),
                             Param("close", False, "bool", "stay near the current image"),
                             Param("seed", 0, "int", "random seed", minimum=0)),
-                 reach=0.5, multi=True),
+                 reach=0.5, multi=True, z_iters=100),
         ToolSpec("uniform", "Uniform z control", "set the network's z in the selection from "
                  "three sliders", (Param("magnitude", 0.5, help="primary gradient magnitude",
                                          minimum=0, maximum=1),

@@ -67,6 +67,8 @@ class Objective:
     #: μ of the explorer's field phase: how strongly it prefers the network's output
     #: (mean smooth-L1 departure, in units of 255 grey levels, added to the loss)
     field_prior: float = 0.0
+    #: radius (px) of the smoothing of the field (0: none; see ``explore.field``)
+    field_smoothing: int = 0
 
     def __init__(self) -> None:
         self.region: Region | None = None

@@ -27,6 +27,8 @@ class RandomObjective(Objective):
     """See the module docstring."""
 
     preserve_weight = 30.0
+    #: a field free of this constraint fills the bins with noise: only smooth displacements
+    field_smoothing = 4
     #: the loss is divided by this fixed L1 distance rather than by its (random) start
     DISTANCE_SCALE = 0.05
 
