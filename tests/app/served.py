@@ -44,7 +44,10 @@ def stroke_editor(background_path: str, folder: Path, box, tag: str = "") -> dic
 
 def tool_inputs(tool: str, editor: dict, budget: float = 2.0, **kw) -> dict:
     """Keyword arguments of ``/apply_tool`` (the page's defaults, overridable)."""
-    from explorable_jpeg_app.handlers import CONTROL_DEFAULTS, tool_delta
+    from explorable_jpeg_app.handlers import CONTROL_DEFAULTS, tool_delta, tool_reach
 
     args = {**CONTROL_DEFAULTS, "delta": tool_delta(tool) or 0.03, "budget": budget, **kw}
+    args.setdefault("reach", tool_reach(tool) or 0.0)
+    if args["reach"] is None:
+        args["reach"] = tool_reach(tool) or 0.0
     return {"tool": tool, "editor": editor, **args}

@@ -113,3 +113,16 @@ def test_every_registered_tool_has_a_handler_with_the_registered_parameters():
         accepted = set(inspect.signature(HANDLERS[name]).parameters) - {"ex", "mask", "run"}
         declared = {p.name for p in spec.params} | ({"reach"} if spec.reach is not None else set())
         assert accepted == declared, name
+
+
+def test_a_z_file_from_decode_loads_as_an_exploration(dec, code, tmp_path):
+    """``decode --z-out`` files are accepted by ``Explorer.load`` (and so by the app)."""
+    from explorable_jpeg.zfile import save_z
+
+    z = dec.random_z(code, seed=5)
+    path = tmp_path / "z.safetensors"
+    save_z(path, z, code)
+    ex = Explorer(dec, code)
+    image = ex.load(path)
+    assert torch.equal(ex.z, z) and ex.field is None
+    np.testing.assert_array_equal(image, dec.decode(code, z))

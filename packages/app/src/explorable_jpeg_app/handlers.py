@@ -101,6 +101,14 @@ def tool_delta(tool: str) -> float | None:
     return TOOL_DELTA.get(tool)
 
 
+def tool_reach(tool: str) -> float | None:
+    """The reach ``tool`` starts with (the core's tool registry); None: the tool has none."""
+    from explorable_jpeg.explore import SPECS
+
+    spec = SPECS.get(tool)
+    return None if spec is None else spec.reach
+
+
 NO_FILE = "Upload a JPEG (or any image to compress) first, or pick an example."
 
 
@@ -456,6 +464,7 @@ def _open_view(decoder, data: bytes, name: str, quality, subsampling, progress) 
 # The tool controls of the page, in the order the apply handler takes them, with defaults.
 CONTROL_DEFAULTS: dict[str, Any] = {
     "delta": None,  # variance / magnitude / scribble strength (None: the tool's default)
+    "reach": None,  # how far the tool may leave the network's output (None: the tool's)
     "mode": "colour",  # scribble: colour, brighten, darken, tv
     "hue": 0.0,  # hsv shifts on [0, 1]
     "saturation": 0.0,
@@ -488,6 +497,7 @@ def tool_params(tool: str, scribble: np.ndarray | None = None, **controls: Any) 
     p: dict[str, Any] = {
         "budget": float(c["budget"]),
         "delta": None if c["delta"] is None else float(c["delta"]),
+        "reach": None if c["reach"] is None else float(c["reach"]),
         "scribble": scribble,
         "mode": str(c["mode"]),
         "hue": float(c["hue"]),
@@ -518,6 +528,7 @@ def make_apply() -> Callable:
         tool,
         editor,
         delta,
+        reach,
         mode,
         hue,
         saturation,
@@ -545,7 +556,7 @@ def make_apply() -> Callable:
         if mask is None and tool not in MASK_OPTIONAL:
             raise gr.Error("Select a region first: paint over it on the sketchpad.")
         params = tool_params(
-            tool, scribble=scribble, delta=delta, mode=mode, hue=hue, saturation=saturation,
+            tool, scribble=scribble, delta=delta, reach=reach, mode=mode, hue=hue, saturation=saturation,
             value=value, source=source, dy=dy, dx=dx, angle=angle,
             period_direction=period_direction, period=period, n=n, close=close,
             magnitude=magnitude, secondary=secondary, direction=direction, digit=digit,

@@ -195,8 +195,15 @@ _ENGINE_PARAMS: dict[str, tuple[str, ...]] = {
 
 
 def engine_params(tool: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The subset of the page's parameters that ``tool`` takes (None values left out)."""
-    return {k: params[k] for k in _ENGINE_PARAMS.get(tool, ()) if params.get(k) is not None}
+    """The subset of the page's parameters that ``tool`` takes (None values left out);
+    ``reach`` for every tool that has one (the registry, ``explorable_jpeg.explore.SPECS``)."""
+    from explorable_jpeg.explore import SPECS
+
+    keys = _ENGINE_PARAMS.get(tool, ())
+    spec = SPECS.get(tool)
+    if spec is not None and spec.reach is not None:
+        keys = (*keys, "reach")
+    return {k: params[k] for k in keys if params.get(k) is not None}
 
 
 # ------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .handlers import (
     select_alternative,
     tool_choices,
     tool_delta,
+    tool_reach,
     undo,
     use_alternative,
     zoom,
@@ -174,6 +175,15 @@ def create_app(
                         label="Strength δ",
                         info="How far the tool pushes the region (larger: a stronger edit).",
                     ),
+                    "reach": gr.Slider(
+                        0.0,
+                        1.0,
+                        value=tool_reach(tools[0]) or 0.0,
+                        step=0.05,
+                        label="Reach",
+                        info="How far the tool may leave what the network would draw: 0 = only "
+                        "the network's own images, 1 = anything this JPEG file allows.",
+                    ),
                     "mode": gr.Dropdown(
                         ["colour", "brighten", "darken", "tv"], value=c["mode"], label="Mode"
                     ),
@@ -314,14 +324,15 @@ _TOOL_CONTROLS: dict[str, set[str]] = {
 
 
 def _controls_for_tool(tool: str):
-    """Show only the controls the chosen tool reads; δ starts at the tool's own default;
-    the tool's one-line help."""
+    """Show only the controls the chosen tool reads; δ and reach start at the tool's own
+    defaults; the tool's one-line help."""
     shown = _TOOL_CONTROLS.get(tool, set(TOGGLED))
     updates = []
     for name in TOGGLED:
-        delta = tool_delta(tool) if name == "delta" else None
-        extra = {"value": delta} if delta is not None else {}
-        updates.append(gr.update(visible=name in shown, **extra))
+        value = {"delta": tool_delta, "reach": tool_reach}.get(name, lambda _t: None)(tool)
+        extra = {"value": value} if value is not None else {}
+        visible = name in shown or (name == "reach" and tool_reach(tool) is not None)
+        updates.append(gr.update(visible=visible, **extra))
     return [*updates, TOOL_HELP.get(tool, "")]
 
 
