@@ -556,8 +556,8 @@ def make_apply() -> Callable:
         if mask is None and tool not in MASK_OPTIONAL:
             raise gr.Error("Select a region first: paint over it on the sketchpad.")
         params = tool_params(
-            tool, scribble=scribble, delta=delta, reach=reach, mode=mode, hue=hue, saturation=saturation,
-            value=value, source=source, dy=dy, dx=dx, angle=angle,
+            tool, scribble=scribble, delta=delta, reach=reach, mode=mode, hue=hue,
+            saturation=saturation, value=value, source=source, dy=dy, dx=dx, angle=angle,
             period_direction=period_direction, period=period, n=n, close=close,
             magnitude=magnitude, secondary=secondary, direction=direction, digit=digit,
             budget=budget,
