@@ -141,9 +141,9 @@ SPECS: dict[str, ToolSpec] = {
     s.name: s
     for s in (
         ToolSpec("variance-up", "Variance +", "more local contrast (std of 7 px patches)",
-                 (_delta(0.03),), reach=0.5, z_iters=100),
+                 (_delta(0.03),), reach=0.5, z_iters=0),
         ToolSpec("variance-down", "Variance −", "less local contrast (smoother)",
-                 (_delta(0.03),), reach=0.5, z_iters=100),
+                 (_delta(0.03),), reach=0.5, z_iters=0),
         ToolSpec("magnitude-up", "Signal magnitude +",
                  "patches stretched about their mean: stronger edges and texture",
                  (_delta(0.03),), reach=0.5, z_iters=100),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ._ops import gray, local_mean_std, masked_mean, patch_valid
+from ._ops import box_blur3, gray, local_mean_std, masked_mean, patch_valid
 from .base import Objective, Region
 
 DEFAULT_DELTA = 0.03  # on the [0, 1] scale
@@ -31,6 +31,20 @@ class VarianceObjective(Objective):
         _, std0 = local_mean_std(gray(region.rgb0), self.patch)
         self.target = (std0 + self.delta).clamp_min(0.0)
         self.valid = patch_valid(region.mask, self.patch)
+
+    def initial_field(
+        self, base: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Start the field phase from the image's own detail ``D = B − B₃(B)`` rescaled,
+        ``u = k·D`` (``k > 0``: sharper, ``−1 ≤ k < 0``: smoother), with ``k = δ / σ(D)``
+        (σ over the selection, [0, 1] scale): the std target is then approached along the
+        image's structure rather than by noise."""
+        detail = base - torch.stack([box_blur3(b) for b in base])
+        e = editable.to(base) > 0
+        sigma = float(detail[..., e].std()) / 255.0 if bool(e.any()) else 0.0
+        k = self.delta / max(sigma, 1e-3)
+        k = min(max(k, -1.0), 4.0)
+        return k * detail * e
 
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
         _, std = local_mean_std(gray(rgb), self.patch)
