@@ -370,6 +370,29 @@ def train(session: nox.Session) -> None:
     session.run("python", "-m", "explorable_jpeg_train", *args)
 
 
+REACH_PACKAGES = ("tesseract-ocr", "fonts-dejavu-core", "fonts-liberation2", "fonts-freefont-ttf")
+
+
+def _reach(session: nox.Session, args: list[str]) -> None:
+    """`nox -s eval -- --reach [--images DIR …]`: the reach benchmarks (benchmarks/reach*.py)
+    on val and eval2: results/reach.json, reach_digits.json, reach_random.json and
+    results/reach.md. Installs Tesseract and the fonts (Debian) when missing."""
+    if shutil.which("tesseract") is None:
+        if shutil.which("apt-get") and os.geteuid() == 0:
+            session.run("apt-get", "update", "-q", external=True)
+            session.run("apt-get", "install", "-y", "-q", *REACH_PACKAGES, external=True)
+        else:
+            session.error("tesseract not found: apt-get install -y " + " ".join(REACH_PACKAGES))
+    images = args or ["--images", SHARED_VAL] + (
+        ["--images", "data_cache/eval2"] if Path("data_cache/eval2").is_dir() else []
+    )
+    env = {"PYTHONPATH": str(Path("benchmarks").resolve())}
+    session.run("python", "benchmarks/reach.py", *images, "--qf", "10,30", env=env)
+    session.run("python", "benchmarks/reach_random.py", *images, env=env)
+    session.run("python", "benchmarks/reach_digits.py", *images, "--qf", "5,10,20", env=env)
+    session.run("python", "benchmarks/reach_report.py", env=env)
+
+
 @nox.session
 def eval(session: nox.Session) -> None:
     """Evaluate libjpeg, jpegqs, plain, l1x1 (bare), l1 (as shipped), l1x8 and gan on real JPEGs.
@@ -380,10 +403,14 @@ def eval(session: nox.Session) -> None:
     images down-scaled to 384 px (`--max-side 0`: full size), 8 random z for the gan; writes
     results/eval.json, eval.md and eval_<set>.png (`--paper`: also paper.*). jpegqs is the
     Debian package of that name (`apt-get install jpegqs`), skipped when absent.
+    `nox -s eval -- --reach`: the exploration reach benchmarks instead (see ``_reach``).
     """
     install_torch(session)
     session.install("-e", CORE, "-e", f"{TRAIN}[eval]")
     args = list(session.posargs)
+    if "--reach" in args:
+        _reach(session, [a for a in args if a != "--reach"])
+        return
     if "--images" not in args:
         args += ["--images", SHARED_VAL]
         if Path("data_cache/eval2").is_dir():
