@@ -21,6 +21,7 @@ from .base import ExplorationError, Objective
 
 CLOSE_WEIGHT = 1.0
 CLOSE_NOISE = 1e-2
+FIELD_NOISE = 600.0  # grey levels before smoothing (≈ 25 after the 9×9 box, applied twice)
 
 
 class RandomObjective(Objective):
@@ -50,6 +51,18 @@ class RandomObjective(Objective):
         else:
             z = torch.rand((n, *z0.shape), generator=generator, device=generator.device) * 2 - 1
         return torch.where(editable, z, z0[None])
+
+    def initial_field(
+        self, base: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Each output's field starts as its own i.i.d. normal noise of std
+        :data:`FIELD_NOISE` grey levels (smoothed by the field phase into shading and colour
+        casts, then clipped by the projection to what the file allows); the close variant
+        starts at zero."""
+        if self.close:
+            return torch.zeros_like(base)
+        noise = torch.randn(base.shape, generator=generator, device=generator.device)
+        return noise.to(base) * FIELD_NOISE * editable.to(base)
 
     def scale(self, rgb_start: torch.Tensor) -> float:
         return self.DISTANCE_SCALE
