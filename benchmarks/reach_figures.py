@@ -26,7 +26,7 @@ from explorable_jpeg.explore import SPECS, Explorer, rect_mask
 ROOT = Path(__file__).resolve().parents[1]
 SIDE = 64
 PAD = 24
-SCALE = 2
+SCALE = 1
 
 
 def calls(image: np.ndarray, box: tuple[int, int, int, int], other: np.ndarray) -> list:

@@ -80,6 +80,7 @@ def optimize_field(
     init: torch.Tensor | None = None,
     prior: float = 0.0,
     smooth: int = 0,
+    luma_only: bool = False,
     max_iters: int = 200,
     deadline: float = math.inf,
     cancel: threading.Event | None = None,
@@ -97,6 +98,8 @@ def optimize_field(
         smooth: when > 0, the field is ``S(u)``, ``u`` blurred twice by a
             ``(2·smooth + 1)²`` box: only smooth displacements (shading, colour casts), the
             prior for tools whose objective alone would fill the bins with noise.
+        luma_only: move only the first plane (Y): for objectives of texture and structure,
+            which would otherwise buy their statistic with colour noise.
         max_iters, deadline (``time.perf_counter()`` value), cancel, progress(iteration).
     """
     r = min(max(float(reach), 0.0), REACH_CAP)
@@ -104,6 +107,8 @@ def optimize_field(
     # the field lives on the MCUs of E only: project that window, not the whole crop
     win, ys, xs = mcu_window(code, bbox(editable > 0))
     e = editable[ys, xs].to(base)
+    if luma_only and base.shape[1] > 1:  # colour planes stay where they are
+        e = e * torch.tensor([1.0] + [0.0] * (base.shape[1] - 1)).to(base)[:, None, None]
     base_w = base[..., ys, xs]
 
     def planes_of(u: torch.Tensor) -> torch.Tensor:

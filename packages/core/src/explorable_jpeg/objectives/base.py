@@ -69,6 +69,8 @@ class Objective:
     field_prior: float = 0.0
     #: radius (px) of the smoothing of the field (0: none; see ``explore.field``)
     field_smoothing: int = 0
+    #: the field moves luma only (objectives of texture / structure: no colour noise)
+    field_luma_only: bool = False
 
     def __init__(self) -> None:
         self.region: Region | None = None

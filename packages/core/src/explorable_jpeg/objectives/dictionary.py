@@ -42,6 +42,8 @@ def _normalise(p: torch.Tensor, scale: float) -> torch.Tensor:
 class DictionaryObjective(Objective):
     """See the module docstring. ``source``: uint8 image or float ``(C, h, w)`` on [0, 1]."""
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     def __init__(
         self,
         source,

@@ -31,6 +31,8 @@ def centred_patches(rgb: torch.Tensor, k: int, stride: int) -> torch.Tensor:
 class MagnitudeObjective(Objective):
     """See the module docstring."""
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     def __init__(self, delta: float = DEFAULT_DELTA, patch: int = PATCH, stride: int = STRIDE):
         super().__init__()
         self.delta, self.patch, self.stride = float(delta), int(patch), int(stride)

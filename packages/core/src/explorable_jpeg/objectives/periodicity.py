@@ -84,6 +84,8 @@ class PeriodicityObjective(Objective):
         periods: their lengths in px; ``None`` (or a ``None`` entry) → found automatically.
     """
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     def __init__(self, directions=(0.0,), periods=None, keep_variance: float = KEEP_VARIANCE):
         super().__init__()
         self.directions = [float(d) for d in directions]

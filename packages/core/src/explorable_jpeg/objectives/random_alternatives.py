@@ -27,6 +27,8 @@ FIELD_NOISE = 600.0  # grey levels before smoothing (≈ 25 after the 9×9 box, 
 class RandomObjective(Objective):
     """See the module docstring."""
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     preserve_weight = 30.0
     #: a field free of this constraint fills the bins with noise: only smooth displacements
     field_smoothing = 4

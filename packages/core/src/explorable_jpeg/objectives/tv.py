@@ -21,6 +21,8 @@ KEEP_VARIANCE = 5.0
 class TVObjective(Objective):
     """See the module docstring."""
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     preserve_weight = 3.0
 
     def __init__(self, keep_variance: float = KEEP_VARIANCE, patch: int = PATCH) -> None:

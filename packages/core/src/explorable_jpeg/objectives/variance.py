@@ -21,6 +21,8 @@ PATCH = 7
 class VarianceObjective(Objective):
     """See the module docstring. ``delta`` on the [0, 1] scale (sign = direction)."""
 
+    field_luma_only = True  # the field phase moves Y only: no colour noise
+
     def __init__(self, delta: float = DEFAULT_DELTA, patch: int = PATCH) -> None:
         super().__init__()
         self.delta = float(delta)
@@ -38,13 +40,15 @@ class VarianceObjective(Objective):
         """Start the field phase from the image's own detail ``D = B − B₃(B)`` rescaled,
         ``u = k·D`` (``k > 0``: sharper, ``−1 ≤ k < 0``: smoother), with ``k = δ / σ(D)``
         (σ over the selection, [0, 1] scale): the std target is then approached along the
-        image's structure rather than by noise."""
+        image's structure rather than by noise. Luma only (colour planes start at 0)."""
         detail = base - torch.stack([box_blur3(b) for b in base])
         e = editable.to(base) > 0
-        sigma = float(detail[..., e].std()) / 255.0 if bool(e.any()) else 0.0
+        sigma = float(detail[:, 0][:, e].std()) / 255.0 if bool(e.any()) else 0.0
         k = self.delta / max(sigma, 1e-3)
         k = min(max(k, -1.0), 4.0)
-        return k * detail * e
+        u = k * detail * e
+        u[:, 1:] = 0  # the objective reads gray only: leave colour alone (no chroma noise)
+        return u
 
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
         _, std = local_mean_std(gray(rgb), self.patch)
