@@ -41,6 +41,12 @@ def main() -> int:
     src = RESULTS / "reach.json"
     if src.is_file():
         data = json.loads(src.read_text())
+        # re-runs of some edits (e.g. results/reach_stat.json) replace those edits' rows
+        for extra in sorted(RESULTS.glob("reach_*.json")):
+            rows = json.loads(extra.read_text()).get("rows", [])
+            if rows and "edit" in rows[0]:
+                redone = {r["edit"] for r in rows}
+                data["rows"] = [r for r in data["rows"] if r["edit"] not in redone] + rows
         photos = sorted({r["photo"] for r in data["rows"]})
         parts += [
             f"**Edits** ({len(photos)} photos, {data['size']} px, colour 4:2:0, a 64×64 "
