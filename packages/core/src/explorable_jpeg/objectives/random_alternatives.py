@@ -27,7 +27,7 @@ FIELD_NOISE = 600.0  # grey levels before smoothing (≈ 25 after the 9×9 box, 
 class RandomObjective(Objective):
     """See the module docstring."""
 
-    field_luma_only = True  # the field phase moves Y only: no colour noise
+    # the field may move colour: luma alone (with the smoothing) stays closer than z alone
 
     preserve_weight = 30.0
     #: a field free of this constraint fills the bins with noise: only smooth displacements
