@@ -4,7 +4,8 @@
 
 One row per tool on a crop around the selection (the selection's outline in the first
 column): the decoding before the edit, the tool with ``reach = 0`` (the network's z alone,
-as the tools were before the exploration field), and the tool with its default reach. Use a
+as the tools were before the exploration field), and the tool with its default reach (0.5
+for random alternatives, whose default is 0). Use a
 photo the networks were not trained on (e.g. ``shared/datasets/photos/val`` or eval2).
 """
 
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for tool, params in calls(before, box, other):
         cells = [before[sl]]
-        for reach in (0.0, SPECS[tool].reach):
+        # random alternatives default to reach 0: show them at 0.5 (their field's effect)
+        for reach in (0.0, SPECS[tool].reach or 0.5):
             res = ex.apply(tool, mask, reach=reach, budget_s=args.budget, **params)
             cells.append(res.image[sl])
             assert ej.check(code, res.image).consistent
