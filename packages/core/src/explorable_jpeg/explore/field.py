@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from ..code import JpegCode
 from ..consistency import displace, mcu_window
 from ..objectives._ops import bbox, planes_to_rgb
+from .loop import BestAdam
 
 REACH_CAP = 0.98  # r = 1 would put coefficients exactly on bin edges
 LEARNING_RATE = 2.0  # grey levels per Adam step
@@ -133,8 +134,8 @@ def optimize_field(
     best_loss, best_u = loss_start, zero
     if math.isfinite(loss_init) and loss_init < loss_start:
         best_loss, best_u = loss_init, u.detach().clone()
-    opt = torch.optim.Adam([u], lr=LEARNING_RATE)
-    since_best, decays, it, cancelled = 0, 0, 0, False
+    adam = BestAdam(u, LEARNING_RATE, best_loss, best_u, LR_DECAY, PATIENCE, MAX_LR_DECAYS)
+    it, cancelled = 0, False
     trail: list[float] = []
     while it < max_iters:
         if cancel is not None and cancel.is_set():
@@ -142,33 +143,26 @@ def optimize_field(
             break
         if it > 0 and time.perf_counter() > deadline:
             break
-        opt.zero_grad()
+        adam.opt.zero_grad()
         loss = total(u)
-        value = float(loss.detach())
-        if math.isfinite(value) and value < best_loss:
-            best_loss, best_u, since_best = value, u.detach().clone(), 0
-        else:
-            since_best += 1
-        if since_best >= PATIENCE:
-            if decays >= MAX_LR_DECAYS:
-                break
-            decays, since_best = decays + 1, 0
-            with torch.no_grad():
-                u.copy_(best_u)
-            opt = torch.optim.Adam([u], lr=LEARNING_RATE / LR_DECAY**decays)
+        verdict = adam.record(float(loss.detach()))
+        if verdict == "stop":
+            break
+        if verdict == "restart":
             continue
-        trail.append(best_loss)
-        if len(trail) > WINDOW and trail[-WINDOW - 1] - best_loss < CONVERGED * abs(loss_start):
+        trail.append(adam.best_loss)
+        if len(trail) > WINDOW and trail[-WINDOW - 1] - adam.best_loss < CONVERGED * abs(
+            loss_start
+        ):
             break  # converged
         loss.backward()
-        opt.step()
+        adam.opt.step()
         it += 1
         if progress is not None:
             progress(it)
     with torch.no_grad():
         if not cancelled:
-            value = float(total(u))
-            if math.isfinite(value) and value < best_loss:
-                best_loss, best_u = value, u.detach().clone()
+            adam.last(float(total(u)))
+        best_loss, best_u = adam.best_loss, adam.best
         planes = planes_of(best_u) if best_loss < loss_start else base.clone()  # exactly B
     return FieldResult(planes, loss_start, best_loss, it, cancelled)

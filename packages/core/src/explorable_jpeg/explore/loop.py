@@ -76,6 +76,52 @@ class OptimizeResult:
         return self.loss_best < self.loss_start
 
 
+class BestAdam:
+    """Adam on one parameter that keeps the best iterate seen.
+
+    :meth:`record` takes the loss of the current iterate. After ``patience`` iterations
+    without improvement it puts the best iterate back and divides the learning rate by
+    ``decay`` (at most ``max_decays`` times, then it says stop).
+    """
+
+    def __init__(
+        self,
+        param: torch.Tensor,
+        lr: float,
+        best_loss: float,
+        best: torch.Tensor,
+        decay: float = LR_DECAY,
+        patience: int = PATIENCE,
+        max_decays: int = MAX_LR_DECAYS,
+    ) -> None:
+        self.param, self.lr, self.decay = param, lr, decay
+        self.patience, self.max_decays = patience, max_decays
+        self.best_loss, self.best = best_loss, best
+        self.opt = torch.optim.Adam([param], lr=lr)
+        self.since_best = self.decays = 0
+
+    def record(self, value: float) -> str:
+        """``"step"`` (go on), ``"restart"`` (lr divided, skip this step) or ``"stop"``."""
+        if math.isfinite(value) and value < self.best_loss:
+            self.best_loss, self.best, self.since_best = value, self.param.detach().clone(), 0
+        else:
+            self.since_best += 1
+        if self.since_best < self.patience:
+            return "step"
+        if self.decays >= self.max_decays:
+            return "stop"
+        self.decays, self.since_best = self.decays + 1, 0
+        with torch.no_grad():
+            self.param.copy_(self.best)
+        self.opt = torch.optim.Adam([self.param], lr=self.lr / self.decay**self.decays)
+        return "restart"
+
+    def last(self, value: float) -> None:
+        """The loss after the last step (kept when it is the best)."""
+        if math.isfinite(value) and value < self.best_loss:
+            self.best_loss, self.best = value, self.param.detach().clone()
+
+
 def charbonnier(d: torch.Tensor) -> torch.Tensor:
     """``ρ(d) = sqrt(d² + ε²) − ε``: L1 for changes above ε, smooth (no kink) at 0."""
     return torch.sqrt(d * d + CHARBONNIER_EPS**2) - CHARBONNIER_EPS
@@ -118,43 +164,33 @@ def optimize_z(
     def z_of(wp: torch.Tensor) -> torch.Tensor:
         return torch.where(editable, torch.tanh(wp), z0[None])
 
-    best_loss, best_w = loss_start, w_param.detach().clone()
-    opt = torch.optim.Adam([w_param], lr=LEARNING_RATE)
-    since_best, decays, it, cancelled = 0, 0, 0, False
+    adam = BestAdam(w_param, LEARNING_RATE, loss_start, w_param.detach().clone())
+    it, cancelled = 0, False
     while it < max_iters:
         if cancel is not None and cancel.is_set():
             cancelled = True
             break
         if it > 0 and time.perf_counter() > deadline:
             break  # at least one step, however long the set-up took (a busy CPU)
-        opt.zero_grad()
+        adam.opt.zero_grad()
         loss = total(z_of(w_param))
-        value = float(loss.detach())
-        if math.isfinite(value) and value < best_loss:
-            best_loss, best_w, since_best = value, w_param.detach().clone(), 0
-        else:
-            since_best += 1
-        if since_best >= PATIENCE:
-            if decays >= MAX_LR_DECAYS:
-                break
-            decays, since_best = decays + 1, 0
-            with torch.no_grad():
-                w_param.copy_(best_w)
-            opt = torch.optim.Adam([w_param], lr=LEARNING_RATE / LR_DECAY**decays)
+        verdict = adam.record(float(loss.detach()))
+        if verdict == "stop":
+            break
+        if verdict == "restart":
             continue
         loss.backward()
         if it == 0 and not float(w_param.grad.abs().max()) > 0:
             logger.warning("z has no effect on this region (the decoder's z weights "
                            "are zero?); nothing to optimise")  # fmt: skip
             break
-        opt.step()
+        adam.opt.step()
         it += 1
         if progress is not None:
-            progress(budget_progress(it), f"iteration {it}: loss {best_loss:.4g}")
+            progress(budget_progress(it), f"iteration {it}: loss {adam.best_loss:.4g}")
     if not cancelled and it > 0:  # the last step's result
         with torch.no_grad():
-            value = float(total(z_of(w_param)))
-        if math.isfinite(value) and value < best_loss:
-            best_loss, best_w = value, w_param.detach().clone()
+            adam.last(float(total(z_of(w_param))))
+    best_loss, best_w = adam.best_loss, adam.best
     z_best = (zi if best_loss >= loss_start else z_of(best_w)).detach()
     return z_best, best_loss, it, cancelled
