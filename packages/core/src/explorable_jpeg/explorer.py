@@ -4,34 +4,5 @@
 code imports from ``explorable_jpeg`` or ``explorable_jpeg.explore``.
 """
 
-from .explore import (
-    SPECS,
-    TOOLS,
-    ExplorationError,
-    ExplorationFileError,
-    Explorer,
-    OptimizeResult,
-    RegionError,
-    State,
-    ToolResult,
-    UnknownToolError,
-    as_mask,
-    block_mask,
-    rect_mask,
-)
-
-__all__ = [
-    "SPECS",
-    "TOOLS",
-    "ExplorationError",
-    "ExplorationFileError",
-    "Explorer",
-    "OptimizeResult",
-    "RegionError",
-    "State",
-    "ToolResult",
-    "UnknownToolError",
-    "as_mask",
-    "block_mask",
-    "rect_mask",
-]
+from .explore import *  # noqa: F403
+from .explore import __all__  # noqa: F401

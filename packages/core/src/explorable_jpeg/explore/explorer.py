@@ -191,6 +191,9 @@ class Explorer:
             raise ExplorationError("the field contains NaN or infinite values")
         return stored_field(f.clamp(-FIELD_LIMIT, FIELD_LIMIT))
 
+    def _checked_state(self, state: State) -> State:
+        return State(self._checked_z(state.z), self._checked_field(state.field))
+
     def network_planes(self, z: torch.Tensor) -> torch.Tensor:
         """``ψ(q, z)``: the decoder's float planes ``(C, H, W)`` for ``z`` (the last is cached)."""
         cached = self._planes_cache
@@ -219,7 +222,7 @@ class Explorer:
 
     def set_state(self, state: State, record: bool = True) -> np.ndarray:
         """Make ``state`` current (pushing the old one on the undo stack); returns the image."""
-        state = State(self._checked_z(state.z), self._checked_field(state.field))
+        state = self._checked_state(state)
         if record:
             self._history.push(self._state)
         self._state = state
@@ -456,11 +459,10 @@ class Explorer:
         prior: float,
     ) -> tuple[float, int, bool, list[torch.Tensor | None]]:
         """Run :func:`.field.optimize_field` on the crop for every output's z."""
-        psi = [self.network_planes(z)[:, crop.ys, crop.xs] for z in z_full]
-        base = []
-        for z, p in zip(z_full, psi, strict=True):
-            st = State(z, self._state.field)
-            base.append(self.state_planes(st)[:, crop.ys, crop.xs] if st.field is not None else p)
+        psi, base = [], []
+        for z in z_full:  # one network decode per z (the cache holds the last one)
+            psi.append(self.network_planes(z)[:, crop.ys, crop.xs])
+            base.append(self.state_planes(State(z, self._state.field))[:, crop.ys, crop.xs])
         base_t = torch.stack(base).to(self.decoder.device)
         h, w = crop.code.height, crop.code.width
         editable = mcu_pixel_mask(bm, crop.code.mcu_size)[:h, :w]
@@ -550,13 +552,10 @@ class Explorer:
         """
         state, undo, redo, alts = read_exploration(path, self.code)
         try:
-            state = State(self._checked_z(state.z), self._checked_field(state.field))
-            undo = [State(self._checked_z(s.z), self._checked_field(s.field)) for s in undo]
-            redo = [State(self._checked_z(s.z), self._checked_field(s.field)) for s in redo]
-            alts = {
-                n: State(self._checked_z(s.z), self._checked_field(s.field))
-                for n, s in alts.items()
-            }
+            state = self._checked_state(state)
+            undo = [self._checked_state(s) for s in undo]
+            redo = [self._checked_state(s) for s in redo]
+            alts = {n: self._checked_state(s) for n, s in alts.items()}
         except ExplorationError as exc:
             raise ExplorationFileError(f"corrupt exploration file {path}: {exc}") from None
         self._state, self.alternatives = state, alts

@@ -67,13 +67,13 @@ def ink_and_paper(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class DigitTargetObjective(TargetObjective):
-    """See the module docstring. ``classifier`` is kept for ranking (not optimised)."""
+    """See the module docstring (the explorer ranks the results with its classifier)."""
 
-    def __init__(self, digit: int, classifier: torch.nn.Module | None = None) -> None:
+    def __init__(self, digit: int) -> None:
         super().__init__()
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0–9, got {digit}")
-        self.digit, self.classifier = int(digit), classifier
+        self.digit = int(digit)
         self.choice: tuple = ()
 
     def composite(self, region: Region, placement: tuple) -> torch.Tensor:
