@@ -171,7 +171,7 @@ def decode_in_process(jpeg_path: str, model: str, repeats: int, ensemble: int | 
     _reset_peak_rss()
     import torch
 
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     data = Path(jpeg_path).read_bytes()
     lib = libjpeg_decoder(data)
@@ -208,8 +208,8 @@ def bench_small(data: bytes, repeats: int, skip_models: bool) -> dict:
     """Section 1 of the module docstring."""
     import torch
 
-    from explorable_jpeg.decoder import Decoder
-    from explorable_jpeg.snap import snap
+    from explorable_jpeg.decoding.decoder import Decoder
+    from explorable_jpeg.snap.pipeline import snap
 
     lib = libjpeg_decoder(data)
     code = ej.read_jpeg(data)
@@ -267,9 +267,9 @@ def bench_explorer(data: bytes, device: str, max_iters: int = 100, budget_s: flo
     """Section 3 of the module docstring on one device."""
     import torch
 
-    from explorable_jpeg.decoder import Decoder
-    from explorable_jpeg.explorer import Explorer, rect_mask
-    from explorable_jpeg.objectives import VarianceObjective
+    from explorable_jpeg.decoding.decoder import Decoder
+    from explorable_jpeg.explore import Explorer, rect_mask
+    from explorable_jpeg.explore.objectives import VarianceObjective
 
     lib = libjpeg_decoder(data)
     code = ej.read_jpeg(data)

@@ -37,11 +37,11 @@ import torch
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.decoder import Decoder
+from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.explore import Explorer, rect_mask
-from explorable_jpeg.objectives._ops import box_blur3, hsv_to_rgb, rgb_to_hsv
-from explorable_jpeg.objectives.imprint import as_chw, render
-from explorable_jpeg.snap import image_to_planes
+from explorable_jpeg.explore.objectives._ops import box_blur3, hsv_to_rgb, rgb_to_hsv
+from explorable_jpeg.explore.objectives.imprint import as_chw, render
+from explorable_jpeg.snap.pipeline import image_to_planes
 
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("reach")

@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw, ImageFont
 from reach import best_consistent, load_photo
 
 import explorable_jpeg as ej
-from explorable_jpeg.decoder import Decoder
+from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.explore import Explorer, rect_mask
 
 ROOT = Path(__file__).resolve().parents[1]

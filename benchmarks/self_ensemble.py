@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.decoder import Decoder
+from explorable_jpeg.decoding.decoder import Decoder
 
 log = logging.getLogger(__name__)
 PERM_T = torch.tensor([(i % 8) * 8 + i // 8 for i in range(64)])

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 import explorable_jpeg as ej
-from explorable_jpeg.color import rgb_to_ycbcr
-from explorable_jpeg.decoder import Decoder
-from explorable_jpeg.explorer import Explorer
+from explorable_jpeg.decoding.decoder import Decoder
+from explorable_jpeg.explore import Explorer
+from explorable_jpeg.ops.color import rgb_to_ycbcr
 
 ROOT = Path(__file__).resolve().parents[1]
 

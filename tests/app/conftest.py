@@ -12,7 +12,7 @@ from explorable_jpeg_app.ui import EXAMPLES_DIR
 @pytest.fixture(scope="session")
 def decoder():
     """The bundled gan decoder (trained z layers: the tools change the image)."""
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     return Decoder.from_pretrained(variant="gan", device="cpu")
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.zfile import load_z
+from explorable_jpeg.decoding.zfile import load_z
 from explorable_jpeg_app import handlers as h
 from explorable_jpeg_app.session import DISPLAY_MAX_SIDE, MAX_PIXELS_ENV, Cancelled, Session
 from explorable_jpeg_app.ui import EXAMPLES_DIR, example_files
@@ -312,7 +312,7 @@ def test_uploaded_bytes_are_read_not_reencoded(load, tmp_path):
 def test_engine_tools_change_the_selection_and_stay_consistent(
     decoder, example_jpeg, tool, monkeypatch
 ):
-    from explorable_jpeg.explorer import Explorer
+    from explorable_jpeg.explore import Explorer
 
     # A fixed number of steps instead of the page's wall-clock budget: on a loaded machine
     # 4 s may allow too few steps to move a pixel (seen with hsv while training ran).

@@ -39,7 +39,7 @@ def _free_port() -> int:
 def app_url():
     import torch
 
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
     from explorable_jpeg_app import create_app, launch
 
     decoder = Decoder.from_pretrained(variant="gan", device="cpu")

@@ -10,7 +10,7 @@ from PIL import Image
 
 from explorable_jpeg import read_jpeg
 from explorable_jpeg.cli import main
-from explorable_jpeg.decoder import Decoder
+from explorable_jpeg.decoding.decoder import Decoder
 from tests.conftest import natural_image
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from explorable_jpeg import check, compress
-from explorable_jpeg.decoder import BUNDLED_WEIGHTS, Decoder, WeightsError
+from explorable_jpeg.decoding.decoder import BUNDLED_WEIGHTS, Decoder, WeightsError
+from explorable_jpeg.decoding.zfile import ZFileError, load_z, save_z
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
-from explorable_jpeg.zfile import ZFileError, load_z, save_z
 from tests.conftest import natural_image
 
 
@@ -49,7 +49,7 @@ def test_outputs_are_consistent_for_random_z_and_weights(subsampling, quality):
 def test_continuous_planes_are_consistent_by_construction():
     """Before 8-bit rounding every coefficient lies strictly inside its bin (at image edges
     that are not whole MCUs, exactness of the replicated padding comes with the snap)."""
-    from explorable_jpeg.consistency import component_coefficients, to_canvas
+    from explorable_jpeg.consistency.projection import component_coefficients, to_canvas
 
     img = natural_image(48, 64, seed=8)  # whole MCUs: no edge replication involved
     _, code = compress(img, quality=10, subsampling="4:2:0")
@@ -164,7 +164,7 @@ def test_hub_unreachable_falls_back_to_bundled_with_a_log_line(tmp_path, monkeyp
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    with caplog.at_level(logging.WARNING, logger="explorable_jpeg.decoder"):
+    with caplog.at_level(logging.WARNING, logger="explorable_jpeg.decoding.decoder"):
         dec = Decoder.from_pretrained("nobody/not-cached", variant="l1", device="cpu")
     assert dec.luma.config == Decoder.from_pretrained(variant="l1", device="cpu").luma.config
     assert any("bundled weights" in r.message for r in caplog.records)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from explorable_jpeg import compress
-from explorable_jpeg.encoder import bin_bounds, encode_coefficients, quantize_islow
+from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, encode_coefficients, quantize_islow
 from tests.conftest import natural_image
 
 

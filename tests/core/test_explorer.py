@@ -12,14 +12,14 @@ from PIL import Image
 
 from explorable_jpeg import ExplorableJpegError, Explorer, check, compress, read_jpeg
 from explorable_jpeg.cli import main
-from explorable_jpeg.explorer import (
+from explorable_jpeg.explore import (
     ExplorationError,
     ExplorationFileError,
     RegionError,
     UnknownToolError,
     rect_mask,
 )
-from explorable_jpeg.objectives import Objective, VarianceObjective
+from explorable_jpeg.explore.objectives import Objective, VarianceObjective
 from tests.conftest import natural_image
 from tests.core.test_decoder import random_decoder
 

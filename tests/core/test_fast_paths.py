@@ -5,18 +5,18 @@ import pytest
 import torch
 
 from explorable_jpeg import compress
-from explorable_jpeg.color import rgb_to_ycbcr_libjpeg
-from explorable_jpeg.consistency import crop_canvas, project, to_canvas
-from explorable_jpeg.encoder import (
+from explorable_jpeg.consistency.projection import crop_canvas, project, to_canvas
+from explorable_jpeg.decoding.plain import component_planes_plain
+from explorable_jpeg.jpeg.libjpeg.forward import (
     downsample_libjpeg,
     fdct_islow,
     fdct_islow_ints,
     quantize_islow,
     ycc_planes,
 )
-from explorable_jpeg.libjpeg_decoder import idct_islow, idct_islow_ints
-from explorable_jpeg.plain import component_planes_plain
-from explorable_jpeg.snap import (
+from explorable_jpeg.jpeg.libjpeg.inverse import idct_islow, idct_islow_ints
+from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
+from explorable_jpeg.snap.pipeline import (
     _failing_mcus,
     _groups,
     _mcu_scores,

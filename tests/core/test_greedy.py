@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from explorable_jpeg import check, compress, decode_plain, read_jpeg
-from explorable_jpeg.color import rgb_to_ycbcr_libjpeg
-from explorable_jpeg.encoder import component_planes, encode_coefficients
-from explorable_jpeg.greedy import greedy_chroma, greedy_luma
-from explorable_jpeg.plain import component_planes_plain
-from explorable_jpeg.snap import planes_to_image
+from explorable_jpeg.decoding.plain import component_planes_plain
+from explorable_jpeg.jpeg.libjpeg.forward import component_planes, encode_coefficients
+from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
+from explorable_jpeg.snap.greedy import greedy_chroma, greedy_luma
+from explorable_jpeg.snap.pipeline import planes_to_image
 from tests.conftest import natural_image
 
 
@@ -70,7 +70,7 @@ def test_plain_decoding_at_q98_is_exact():
 def test_saturated_pixels_get_exact_y_moves():
     """A pixel with a channel at 0 or 255 cannot take a gray move that way; its table of
     RGB changes realises each Y change of its range exactly, inside [0, 255]."""
-    from explorable_jpeg.greedy import SAT_RANGE, _saturated_moves
+    from explorable_jpeg.snap.greedy import SAT_RANGE, _saturated_moves
 
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (300, 3))
@@ -114,7 +114,7 @@ def _bright_cyan(seed: int) -> np.ndarray:
 def test_realisable_steps_know_saturated_groups():
     """With G = B = 255 and Y fixed, a pixel cannot raise its Cb (that needs more blue):
     the +1 step is not offered for such a sample, while an unsaturated one gets both."""
-    from explorable_jpeg.greedy import _realisable_steps
+    from explorable_jpeg.snap.greedy import _realisable_steps
 
     img = np.full((16, 16, 3), 128, dtype=np.uint8)
     img[:2, :2] = (224, 255, 255)  # the group of sample 0 of the Cb block (4:2:0)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from explorable_jpeg import check, compress
-from explorable_jpeg.greedy import greedy_chroma, greedy_luma
-from explorable_jpeg.mcu_descent import jacobian
-from explorable_jpeg.plain import component_planes_plain
-from explorable_jpeg.snap import (
+from explorable_jpeg.decoding.plain import component_planes_plain
+from explorable_jpeg.snap.descent import jacobian
+from explorable_jpeg.snap.greedy import greedy_chroma, greedy_luma
+from explorable_jpeg.snap.pipeline import (
     _groups,
     _mcu_descent,
     _mcu_scores,

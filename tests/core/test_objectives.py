@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from explorable_jpeg import check, compress
-from explorable_jpeg.explorer import Explorer, rect_mask
-from explorable_jpeg.objectives import (
+from explorable_jpeg.explore import Explorer, rect_mask
+from explorable_jpeg.explore.objectives import (
     DictionaryObjective,
     DigitObjective,
     ImprintObjective,
@@ -20,10 +20,10 @@ from explorable_jpeg.objectives import (
     RandomObjective,
     ScribbleObjective,
 )
-from explorable_jpeg.objectives._ops import hsv_to_rgb, local_mean_std, rgb_to_hsv, tv8
-from explorable_jpeg.objectives.imprint import code_violation, render
-from explorable_jpeg.objectives.periodicity import find_period, period_error
-from explorable_jpeg.objectives.uniform import controls_from_z, structure_tensor_z
+from explorable_jpeg.explore.objectives._ops import hsv_to_rgb, local_mean_std, rgb_to_hsv, tv8
+from explorable_jpeg.explore.objectives.imprint import code_violation, render
+from explorable_jpeg.explore.objectives.periodicity import find_period, period_error
+from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
 from tests.conftest import natural_image
 from tests.core.test_decoder import random_decoder
 
@@ -258,7 +258,7 @@ def test_bundled_digit_classifier_on_held_out_digits():
     """The last row of each class's five rows is held out from training."""
     from PIL import Image
 
-    from explorable_jpeg.digits import DigitNet
+    from explorable_jpeg.models.digit import DigitNet
 
     img = np.asarray(Image.open(DIGITS_PNG).convert("L"), dtype=np.float32) / 255
     cells = img.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3)

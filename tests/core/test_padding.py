@@ -9,7 +9,7 @@ import pytest
 
 import explorable_jpeg as ej
 from explorable_jpeg.cli import main as cli_main
-from explorable_jpeg.padding import unreachable_blocks
+from explorable_jpeg.consistency.reachability import unreachable_blocks
 
 SAMPLINGS = ["4:4:4", "4:2:0", "4:2:2", "4:1:1", "4:4:0"]
 

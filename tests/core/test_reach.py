@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from explorable_jpeg import check, compress
-from explorable_jpeg.decoder import component_planes_plain
+from explorable_jpeg.decoding.decoder import component_planes_plain
 from explorable_jpeg.explore import SPECS, ExplorationError, Explorer, rect_mask
 from explorable_jpeg.explore.handlers import HANDLERS
-from explorable_jpeg.snap import snap
+from explorable_jpeg.snap.pipeline import snap
 from tests.conftest import natural_image
 from tests.core.test_decoder import random_decoder
 
@@ -117,7 +117,7 @@ def test_every_registered_tool_has_a_handler_with_the_registered_parameters():
 
 def test_a_z_file_from_decode_loads_as_an_exploration(dec, code, tmp_path):
     """``decode --z-out`` files are accepted by ``Explorer.load`` (and so by the app)."""
-    from explorable_jpeg.zfile import save_z
+    from explorable_jpeg.decoding.zfile import save_z
 
     z = dec.random_z(code, seed=5)
     path = tmp_path / "z.safetensors"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from explorable_jpeg import compress, decode_plain, libjpeg_decode, read_jpeg
-from explorable_jpeg.tables import ijg_tables
+from explorable_jpeg.jpeg.tables import ijg_tables
 
 
 def test_compress_then_read_gives_the_written_code(rgb_image):

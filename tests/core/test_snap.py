@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from explorable_jpeg import check, compress, decode_plain, libjpeg_decode, read_jpeg, snap
-from explorable_jpeg.consistency import project_image
-from explorable_jpeg.plain import component_planes_plain
+from explorable_jpeg.consistency.projection import project_image
+from explorable_jpeg.decoding.plain import component_planes_plain
 from tests.conftest import natural_image
 
 SAMPLINGS = ["gray", "4:4:4", "4:2:2", "4:2:0"]
@@ -72,7 +72,7 @@ def test_check_detects_a_wrong_image(rgb_image):
 def test_mcu_tiles_encode_like_the_whole_image(subsampling, size):
     """snap's per-MCU simulation (edge MCUs included) matches the whole-image encoder."""
     from explorable_jpeg import snap as snap_module
-    from explorable_jpeg.encoder import unquantized_dct8
+    from explorable_jpeg.jpeg.libjpeg.forward import unquantized_dct8
 
     mod = __import__("sys").modules[snap_module.__module__]
     rng = np.random.default_rng(size[0])
@@ -91,7 +91,9 @@ def test_banded_snap_equals_the_whole_image_contract(monkeypatch):
     """Large images are snapped in bands of MCU rows; the result is still exact."""
     import importlib
 
-    snap_module = importlib.import_module("explorable_jpeg.snap")  # the package exports snap()
+    snap_module = importlib.import_module(
+        "explorable_jpeg.snap.pipeline"
+    )  # the package exports snap()
 
     img = natural_image(72, 56, seed=21)
     _, code = compress(img, quality=20, subsampling="4:2:0")
@@ -141,7 +143,7 @@ def test_refine_adam_matches_torch_optim_to_the_bit():
     arithmetic as torch.optim.Adam."""
     import torch
 
-    from explorable_jpeg.snap import _Adam
+    from explorable_jpeg.snap.pipeline import _Adam
 
     torch.manual_seed(0)
     a = torch.randn(3, 5, 7, dtype=torch.float64, requires_grad=True)

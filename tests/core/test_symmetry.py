@@ -6,7 +6,7 @@ import torch
 
 from explorable_jpeg import check, compress, read_jpeg
 from explorable_jpeg.models.luma import coefficients_to_pixels
-from explorable_jpeg.symmetry import (
+from explorable_jpeg.ops.symmetry import (
     coefficients_forward,
     coefficients_inverse,
     grid_forward,
@@ -74,7 +74,7 @@ def test_bad_ensemble_size_is_refused():
 def test_the_models_own_ensemble_is_its_default(tmp_path, one_torch_thread):
     """``config.json``'s ``"ensemble"`` is what ``decode()`` uses when not told otherwise; it
     survives save/load, a bad value is refused as a weights error, and ``to_gan`` drops it."""
-    from explorable_jpeg.decoder import Decoder, WeightsError
+    from explorable_jpeg.decoding.decoder import Decoder, WeightsError
 
     data, _ = compress(natural_image(40, 48, seed=5), quality=15)
     code = read_jpeg(data)

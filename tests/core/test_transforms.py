@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorable_jpeg.color import rgb_to_ycbcr, ycbcr_to_rgb
-from explorable_jpeg.dct import (
+from explorable_jpeg.ops.color import rgb_to_ycbcr, ycbcr_to_rgb
+from explorable_jpeg.ops.dct import (
     DCT_MATRIX,
     blockify,
     blocks_to_channels,
@@ -12,7 +12,7 @@ from explorable_jpeg.dct import (
     idct_blocks,
     unblockify,
 )
-from explorable_jpeg.sampling import box_downsample, box_upsample, upsample_display
+from explorable_jpeg.ops.sampling import box_downsample, box_upsample, upsample_display
 
 
 def test_dct_matrix_is_orthonormal():

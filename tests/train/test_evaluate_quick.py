@@ -59,7 +59,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
     assert psnr["l1x1"].keys() == psnr["l1x2"].keys()
     assert psnr["l1x1"] != psnr["l1x2"]  # the ensemble is a different decoding
     # a bare "l1" is the decoder as shipped: the bundled l1's own ensemble (config.json)
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     own = Decoder.from_pretrained(variant="l1").ensemble
     assert psnr["l1"] == psnr[f"l1x{own}"]

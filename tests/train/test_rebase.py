@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from explorable_jpeg.decoder import Decoder, WeightsError
+from explorable_jpeg.decoding.decoder import Decoder, WeightsError
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg_train import rebase as rb
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from explorable_jpeg import compress
-from explorable_jpeg.dct import blockify, dct_blocks
-from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.ops.dct import blockify, dct_blocks
 from explorable_jpeg_train.synth import ijg_tables_torch, make_codes, quantize
 from tests.conftest import natural_image
 

@@ -143,7 +143,7 @@ def test_every_phase_runs_and_writes_checkpoints_logs_and_weights(full_run):
 
 def test_exported_gan_weights_decode_consistently(full_run):
     from explorable_jpeg import check, compress
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     dec = Decoder.from_pretrained(full_run / "weights", variant="gan", device="cpu")
     assert dec.z_channels == 64
@@ -325,7 +325,7 @@ def test_diversity_cap_on_the_batch_mean_lets_smooth_crops_stay_put():
 
 
 def test_table_scaled_cap_follows_the_quantisation_step():
-    from explorable_jpeg.tables import ijg_tables
+    from explorable_jpeg.jpeg.tables import ijg_tables
 
     ref = torch.as_tensor(ijg_tables(10)[0])
     tables = torch.stack([torch.as_tensor(ijg_tables(q)[0]) for q in (5, 10, 50, 90)])
@@ -438,7 +438,7 @@ def test_checkpoint_roundtrip_restores_model_optimizer_and_rng(tmp_path):
 
 
 def test_safetensors_reader_matches_bundled_weights():
-    from explorable_jpeg.decoder import BUNDLED_WEIGHTS
+    from explorable_jpeg.decoding.decoder import BUNDLED_WEIGHTS
 
     cfg, states = checkpoint.load_decoder_weights(BUNDLED_WEIGHTS / "gan")
     assert cfg["luma"]["z_channels"] == 64

@@ -91,8 +91,8 @@ TOOL_DELTA: dict[str, float] = {
 
 def tool_delta(tool: str) -> float | None:
     """The strength δ ``tool`` starts with: the core's tool registry when it has one
-    (``explorable_jpeg.explorer.SPECS``), else :data:`TOOL_DELTA`; None: no δ."""
-    from explorable_jpeg import explorer
+    (``explorable_jpeg.explore.SPECS``), else :data:`TOOL_DELTA`; None: no δ."""
+    from explorable_jpeg import explore as explorer
 
     spec = (getattr(explorer, "SPECS", None) or {}).get(tool)
     if spec is not None:

@@ -1,7 +1,7 @@
 """One user's exploration of one JPEG file, independent of Gradio.
 
 A :class:`Session` holds the file's bytes and code, the plain (bin-centre) decoding, the
-display scale, and an :class:`explorable_jpeg.explorer.Explorer` that owns the control
+display scale, and an :class:`explorable_jpeg.explore.Explorer` that owns the control
 signal z, the history and the alternatives (every tool, optimisation with progress and
 cancellation, save/load).
 
@@ -26,9 +26,9 @@ import torch
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.code import JpegCode
 from explorable_jpeg.errors import ExplorableJpegError, ImageTooLargeError, InvalidImageError
-from explorable_jpeg.explorer import Explorer
+from explorable_jpeg.explore import Explorer
+from explorable_jpeg.jpeg.code import JpegCode
 
 DISPLAY_MAX_SIDE = 1024  # longest side of what the browser shows; the code is never resized
 DEFAULT_MAX_PIXELS = 6_000_000  # the app's own pixel limit (CPU decoding time grows with it)
@@ -131,7 +131,7 @@ def load_source(
             flat = Image.new("RGB", im.size, (255, 255, 255))
             flat.paste(im, mask=im.getchannel("A"))
             im = flat
-        arr = ej.jpeg_io.as_uint8_image(im)
+        arr = ej.jpeg.io.as_uint8_image(im)
     jpeg, code = ej.compress(arr, quality=int(quality), subsampling=subsampling, max_pixels=limit)
     note = f"compressed {name} at quality {int(quality)}, {subsampling} ({describe_code(code)})"
     return jpeg, code, note
@@ -352,7 +352,7 @@ class Session:
 
     def export(self, folder: Path) -> list[Path]:
         """Write the PNG, the z map, the exploration file and the JPEG; return their paths."""
-        from explorable_jpeg.zfile import save_z
+        from explorable_jpeg.decoding.zfile import save_z
 
         folder.mkdir(parents=True, exist_ok=True)
         stem = Path(self.name).stem or "image"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from explorable_jpeg.explorer import TOOLS
+from explorable_jpeg.explore import TOOLS
 
 from .handlers import (
     CONTROL_DEFAULTS,
@@ -65,7 +65,7 @@ def example_thumbnails(files: list[Path]) -> list[tuple[str, str]]:
 
 def load_default_decoder():
     """The bundled ``gan`` decoder (no network); ``EXPLORABLE_JPEG_WEIGHTS`` overrides."""
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     return Decoder.from_pretrained(os.environ.get("EXPLORABLE_JPEG_WEIGHTS") or None, "gan")
 
@@ -73,7 +73,7 @@ def load_default_decoder():
 def create_app(
     decoder=None, concurrency: int | None = None, cache_lifetime_s: int = CACHE_LIFETIME_S
 ) -> gr.Blocks:
-    """Build the app. ``decoder``: a loaded :class:`explorable_jpeg.decoder.Decoder`
+    """Build the app. ``decoder``: a loaded :class:`explorable_jpeg.decoding.decoder.Decoder`
     (default: the bundled weights), shared read-only by every user; per-user data lives in
     ``gr.State``. ``cache_lifetime_s``: Gradio's cache cleaning (``delete_cache``)."""
     decoder = decoder if decoder is not None else load_default_decoder()

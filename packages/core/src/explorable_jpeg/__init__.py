@@ -10,10 +10,11 @@ Example:
     True
 """
 
-from .check import CheckReport, ComponentReport, check
-from .code import Component, JpegCode
-from .consistency import project, project_image
-from .errors import (
+from explorable_jpeg import _moved
+from explorable_jpeg.consistency.check import CheckReport, ComponentReport, check
+from explorable_jpeg.consistency.projection import project, project_image
+from explorable_jpeg.decoding.plain import decode_plain
+from explorable_jpeg.errors import (
     CorruptJpegError,
     ExplorableJpegError,
     ImageTooLargeError,
@@ -22,12 +23,14 @@ from .errors import (
     TruncatedJpegError,
     UnsupportedJpegError,
 )
-from .explorer import Explorer
-from .jpeg_io import compress, libjpeg_decode, read_header, read_jpeg
-from .markers import DEFAULT_MAX_PIXELS
-from .plain import decode_plain
-from .snap import snap
-from .tables import ijg_tables
+from explorable_jpeg.explore import Explorer
+from explorable_jpeg.jpeg.code import Component, JpegCode
+from explorable_jpeg.jpeg.io import compress, libjpeg_decode, read_header, read_jpeg
+from explorable_jpeg.jpeg.markers import DEFAULT_MAX_PIXELS
+from explorable_jpeg.jpeg.tables import ijg_tables
+from explorable_jpeg.snap.pipeline import snap
+
+_moved.install()
 
 __version__ = "0.1.0"
 

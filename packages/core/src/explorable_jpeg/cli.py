@@ -33,12 +33,12 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from .check import check
-from .code import SUBSAMPLING_FACTORS, JpegCode
-from .errors import CorruptJpegDataError, ExplorableJpegError
-from .jpeg_io import as_uint8_image, compress, libjpeg_decode, read_jpeg
-from .plain import decode_plain
-from .zfile import load_z, save_z
+from explorable_jpeg.consistency.check import check
+from explorable_jpeg.decoding.plain import decode_plain
+from explorable_jpeg.decoding.zfile import load_z, save_z
+from explorable_jpeg.errors import CorruptJpegDataError, ExplorableJpegError
+from explorable_jpeg.jpeg.code import SUBSAMPLING_FACTORS, JpegCode
+from explorable_jpeg.jpeg.io import as_uint8_image, compress, libjpeg_decode, read_jpeg
 
 logger = logging.getLogger("explorable_jpeg")
 
@@ -122,7 +122,7 @@ def _verify_recovered(code: JpegCode, image: np.ndarray, src: str | os.PathLike)
 
 
 def _load_decoder(args: argparse.Namespace):
-    from .decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CliError("--device cuda asked for, but no CUDA device is available")
@@ -298,7 +298,7 @@ def _explore_params(items: list[str]) -> dict:
 
 def _cmd_tools(args: argparse.Namespace) -> int:
     """Print the tool registry (explore/tools.py): names, defaults, help."""
-    from .explore.tools import REACH, SPECS
+    from explorable_jpeg.explore.tools import REACH, SPECS
 
     for tool in SPECS.values():
         print(f"{tool.name}: {tool.label} — {tool.help}")
@@ -310,7 +310,7 @@ def _cmd_tools(args: argparse.Namespace) -> int:
 
 
 def _cmd_explore(args: argparse.Namespace) -> int:
-    from .explorer import TOOLS, Explorer
+    from explorable_jpeg.explore import TOOLS, Explorer
 
     multi = args.tool in ("random", "digit")
     if multi:
@@ -524,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("explore", help="edit a decoding with an exploration tool")
     e.add_argument("input", help="input .jpg")
-    from .explore.tools import TOOLS
+    from explorable_jpeg.explore.tools import TOOLS
 
     e.add_argument("--tool", required=True, help=", ".join(TOOLS) + " (`tools` lists them)")
     e.add_argument("--mask", required=True, help="selection PNG, white = selected")

@@ -12,9 +12,9 @@ import dataclasses
 
 import torch
 
-from explorable_jpeg.dct import blocks_to_channels, idct_blocks, unblockify
-from explorable_jpeg.sampling import upsample_display
-from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.ops.dct import blocks_to_channels, idct_blocks, unblockify
+from explorable_jpeg.ops.sampling import upsample_display
 
 from .config import DataConfig
 from .data import random_crops

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from explorable_jpeg.digits import DigitNet, DigitNetConfig
+from explorable_jpeg.models.digit import DigitNet, DigitNetConfig
 
 logger = logging.getLogger("explorable_jpeg_train")
 

@@ -35,7 +35,7 @@ Usage::
         [--max-side 512] [--quick] [--paper] [--weights PATH] [--out results/eval.json]
 
 ``l1x8`` (``l1x1``, ``l1x2``, ``l1x4``; ``gan…`` alike) is the l1 decoder with a self-ensemble
-of 8 (1, 2, 4) flipped/transposed views of the code (:mod:`explorable_jpeg.symmetry`); a bare
+of 8 (1, 2, 4) flipped/transposed views of the code (:mod:`explorable_jpeg.ops.symmetry`); a bare
 ``l1`` or ``gan`` is the decoder as shipped, with its ``config.json``'s own ensemble (bundled
 l1: 2, gan: 1), so ``l1x1`` is the bare network.
 
@@ -62,7 +62,7 @@ import numpy as np
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.color import rgb_to_ycbcr
+from explorable_jpeg.ops.color import rgb_to_ycbcr
 
 from . import metrics as M
 
@@ -163,7 +163,7 @@ def make_decoders(
         elif name == "plain":
             decoders[name] = lambda code, data, s: ej.decode_plain(code)
         elif name.split("x")[0] in NEURAL:
-            from explorable_jpeg.decoder import Decoder  # optional: needs torch + weights
+            from explorable_jpeg.decoding.decoder import Decoder  # optional: needs torch + weights
 
             variant, ens = _neural_name(name)
             dec = Decoder.from_pretrained(weights, variant=variant, device=device)
@@ -183,7 +183,7 @@ def make_decoders(
 def _neural_name(name: str) -> tuple[str, int | None]:
     """``"l1"`` → ``("l1", None)``: the decoder as shipped, with its own self-ensemble
     (``config.json``'s ``"ensemble"``); ``"l1x8"`` → ``("l1", 8)``: a self-ensemble of 8
-    flipped/transposed views (:mod:`explorable_jpeg.symmetry`); ``"l1x1"``: the bare network."""
+    flipped/transposed views (:mod:`explorable_jpeg.ops.symmetry`); ``"l1x1"``: the bare network."""
     variant, x, ens = name.partition("x")
     if variant not in NEURAL or (x and ens not in ("1", "2", "4", "8")):
         raise ValueError(f"unknown model {name!r}; use {', '.join(KNOWN_MODELS)} (l1x8: ensemble)")

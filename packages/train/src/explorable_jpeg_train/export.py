@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorable_jpeg.decoder import Decoder
+from explorable_jpeg.decoding.decoder import Decoder
 
 
 def load_run(run: Path, ensemble: int = 1) -> Decoder:

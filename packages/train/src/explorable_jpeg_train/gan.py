@@ -32,10 +32,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explorable_jpeg.color import ycbcr_to_rgb
+from explorable_jpeg.jpeg.tables import ijg_tables
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
-from explorable_jpeg.tables import ijg_tables
+from explorable_jpeg.ops.color import ycbcr_to_rgb
 
 from . import losses as L
 from .batch import Batch, probe_batch, repeat, sample_batch

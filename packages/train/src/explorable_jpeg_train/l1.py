@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorable_jpeg.consistency import project_tensor
-from explorable_jpeg.dct import blocks_to_channels, idct_blocks, unblockify
+from explorable_jpeg.consistency.projection import project_tensor
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
-from explorable_jpeg.sampling import upsample_display
+from explorable_jpeg.ops.dct import blocks_to_channels, idct_blocks, unblockify
+from explorable_jpeg.ops.sampling import upsample_display
 
 from .data import load_folder, random_crops
 from .synth import SAMPLING_CHOICES, SAMPLING_WEIGHTS, make_codes, random_tables

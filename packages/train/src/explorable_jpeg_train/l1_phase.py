@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from explorable_jpeg.consistency import project_tensor
+from explorable_jpeg.consistency.projection import project_tensor
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
 

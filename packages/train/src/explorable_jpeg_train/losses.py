@@ -44,7 +44,7 @@ from collections.abc import Callable
 
 import torch
 
-from explorable_jpeg.color import ycbcr_to_rgb
+from explorable_jpeg.ops.color import ycbcr_to_rgb
 
 
 def gradient_penalty(

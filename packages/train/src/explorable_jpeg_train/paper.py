@@ -8,7 +8,7 @@
    (grey levels, float, no rounding) is averaged over the images. The paper reports 0.009137
    on BSD100; we use our val/eval2 photos (cropped to multiples of 16).
 
-   Our decoder's model is the box average itself (``explorable_jpeg.sampling.box_downsample``
+   Our decoder's model is the box average itself (``explorable_jpeg.ops.sampling.box_downsample``
    in the consistency projection), so the right comparison for it is against the *real*
    4:2:0 subsampling, i.e. what libjpeg computes: (i) against the float 2×2 average (the
    definition the paper's pipeline 1 uses) it is 0 up to float error; (ii) against libjpeg's
@@ -37,9 +37,9 @@ import numpy as np
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
-from explorable_jpeg.encoder import downsample_libjpeg
-from explorable_jpeg.sampling import box_downsample  # our decoder's model D
+from explorable_jpeg.jpeg.libjpeg.forward import downsample_libjpeg
+from explorable_jpeg.ops.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
+from explorable_jpeg.ops.sampling import box_downsample  # our decoder's model D
 
 from .evaluate import REPO, load_images, luma
 from .metrics import diversity
@@ -154,9 +154,9 @@ def spread_vs_qf(
 def digit_exploration(dec, quick: bool, out_png: Path | None) -> dict[str, Any]:
     """Paste a held-out digit into a photo, compress, run the explorer's digit tool."""
     try:
-        from explorable_jpeg.explorer import Explorer
+        from explorable_jpeg.explore import Explorer
     except ImportError as exc:
-        return {"skipped": f"explorable_jpeg.explorer not available: {exc}"}
+        return {"skipped": f"explorable_jpeg.explore not available: {exc}"}
     if not DIGITS_PNG.is_file():
         return {"skipped": f"{DIGITS_PNG} not found"}
     sheet = np.asarray(Image.open(DIGITS_PNG).convert("L"), dtype=np.float64) / 255
@@ -255,7 +255,7 @@ def main(
 ) -> dict[str, Any]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from explorable_jpeg.decoder import Decoder
+    from explorable_jpeg.decoding.decoder import Decoder
 
     dec = Decoder.from_pretrained(weights, variant="gan", device=device)
     result: dict[str, Any] = {}

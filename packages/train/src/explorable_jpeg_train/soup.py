@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from explorable_jpeg.decoder import Decoder, WeightsError
+from explorable_jpeg.decoding.decoder import Decoder, WeightsError
 
 from .rebase import add_parts_and_card, parse_parts
 

@@ -7,7 +7,7 @@ coefficients against real files at every quality):
 * colour: jccolor.c's fixed-point RGB → YCbCr, ``Y = (FIX(.299)R + FIX(.587)G + FIX(.114)B
   + 2¹⁵) >> 16`` (Cb, Cr alike, ``FIX(x) = ⌊x·2¹⁶ + ½⌋``);
 * chroma down-sampling: jcsample.c's biased box sums (h2v1: bias 0, 1, …; h2v2: 1, 2, …);
-* DCT: jfdctint.c (``explorable_jpeg.encoder.fdct_islow``, ×8), quantization
+* DCT: jfdctint.c (``explorable_jpeg.jpeg.libjpeg.forward.fdct_islow``, ×8), quantization
   ``sign(t)·⌊(|t| + 4M) / 8M⌋``;
 * tables: libjpeg's integer formula ``M = clamp(⌊(T·S + 50)/100⌋, 1, 255)`` (S = 5000/Q
   below 50, 200 − 2Q above), optionally perturbed per entry.
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import torch
 
-from explorable_jpeg.color import rgb_to_ycbcr_libjpeg
-from explorable_jpeg.dct import blockify
-from explorable_jpeg.encoder import downsample_libjpeg, fdct_islow, quantize_islow
-from explorable_jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.jpeg.libjpeg.forward import downsample_libjpeg, fdct_islow, quantize_islow
+from explorable_jpeg.jpeg.tables import ANNEX_K_CHROMA, ANNEX_K_LUMA
+from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
+from explorable_jpeg.ops.dct import blockify
 
 SAMPLING_CHOICES = ((2, 2), (1, 2), (1, 1))  # (fy, fx) of chroma: 4:2:0, 4:2:2, 4:4:4
 SAMPLING_WEIGHTS = (0.6, 0.2, 0.2)

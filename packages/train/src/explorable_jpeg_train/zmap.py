@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorable_jpeg.consistency import project_tensor
-from explorable_jpeg.dct import blocks_to_channels
+from explorable_jpeg.consistency.projection import project_tensor
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
 from explorable_jpeg.models.luma import coefficients_to_pixels
+from explorable_jpeg.ops.dct import blocks_to_channels
 
 from .data import load_folder, random_crops
 from .l1 import bin_centre_chroma, lr_at, save_npz

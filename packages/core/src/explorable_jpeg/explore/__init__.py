@@ -4,18 +4,18 @@
 - :mod:`.selection` — user masks snapped to blocks and MCUs;
 - :mod:`.loop` and :mod:`.field` — the z phase and the field phase of an optimisation;
 - :mod:`.tools` — the registry of tools and their parameters; :mod:`.handlers` — how each
-  tool becomes an objective (``explorable_jpeg.objectives``);
+  tool becomes an objective (``explorable_jpeg.explore.objectives``);
 - :mod:`.glyphs` — rendered digit targets; :mod:`.files` — exploration files;
 - :mod:`.explorer` — :class:`Explorer`, which ties them together.
 """
 
-from ..objectives.base import ExplorationError, RegionError
-from .explorer import Explorer, ToolResult
-from .files import ExplorationFileError
-from .loop import OptimizeResult
-from .selection import as_mask, block_mask, rect_mask
-from .state import State
-from .tools import SPECS, TOOLS, Param, ToolSpec, UnknownToolError, spec
+from explorable_jpeg.explore.explorer import Explorer, ToolResult
+from explorable_jpeg.explore.files import ExplorationFileError
+from explorable_jpeg.explore.loop import OptimizeResult
+from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
+from explorable_jpeg.explore.selection import as_mask, block_mask, rect_mask
+from explorable_jpeg.explore.state import State
+from explorable_jpeg.explore.tools import SPECS, TOOLS, Param, ToolSpec, UnknownToolError, spec
 
 __all__ = [
     "SPECS",

@@ -25,18 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..code import JpegCode
-from ..consistency import displace
-from ..decoder import Decoder
-from ..objectives import Objective, Region
-from ..objectives._ops import planes_to_rgb
-from ..objectives.base import ExplorationError
-from ..plain import component_planes_plain
-from ..snap import snap
-from . import handlers
-from .field import optimize_field
-from .files import ExplorationFileError, read_exploration, write_exploration
-from .loop import (
+from explorable_jpeg.consistency.projection import displace
+from explorable_jpeg.decoding.decoder import Decoder
+from explorable_jpeg.decoding.plain import component_planes_plain
+from explorable_jpeg.explore import handlers
+from explorable_jpeg.explore.field import optimize_field
+from explorable_jpeg.explore.files import ExplorationFileError, read_exploration, write_exploration
+from explorable_jpeg.explore.loop import (
     DEFAULT_BUDGET_S,
     DEFAULT_FIELD_ITERS,
     DEFAULT_MAX_ITERS,
@@ -49,9 +44,14 @@ from .loop import (
     frozen,
     optimize_z,
 )
-from .selection import as_mask, block_mask, dilate, mcu_pixel_mask
-from .state import History, State, stored_field
-from .tools import spec
+from explorable_jpeg.explore.objectives import Objective, Region
+from explorable_jpeg.explore.objectives._ops import planes_to_rgb
+from explorable_jpeg.explore.objectives.base import ExplorationError
+from explorable_jpeg.explore.selection import as_mask, block_mask, dilate, mcu_pixel_mask
+from explorable_jpeg.explore.state import History, State, stored_field
+from explorable_jpeg.explore.tools import spec
+from explorable_jpeg.jpeg.code import JpegCode
+from explorable_jpeg.snap.pipeline import snap
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +327,7 @@ class Explorer:
         """Minimise ``objective`` inside ``mask`` (see :mod:`.loop`).
 
         Args:
-            objective: an :class:`~explorable_jpeg.objectives.Objective` (not yet prepared).
+            objective: an :class:`~explorable_jpeg.explore.objectives.Objective` (not yet prepared).
             mask: the selection (see :func:`.selection.as_mask`); None = whole image.
             budget_s: wall-clock budget of both phases (one z step is always taken).
             max_iters: iterations of the z phase (0: none).
@@ -510,7 +510,7 @@ class Explorer:
 
     def uniform_controls(self, mask: Any = None) -> tuple[float, float, float]:
         """Current (magnitude, secondary, direction°) sliders of the selection's z."""
-        from ..objectives.uniform import controls_from_z
+        from explorable_jpeg.explore.zcontrols import controls_from_z
 
         blocks = torch.as_tensor(block_mask(as_mask(mask, self.shape), self.code.padded_size()))
         return controls_from_z(self._state.z, blocks)
@@ -520,7 +520,7 @@ class Explorer:
     def classifier(self) -> torch.nn.Module:
         """The digit classifier (bundled weights), loaded on first use."""
         if self._classifier is None:
-            from ..digits import DigitNet
+            from explorable_jpeg.models.digit import DigitNet
 
             self._classifier = DigitNet.from_pretrained(device=self.decoder.device)
             for p in self._classifier.parameters():
@@ -529,8 +529,8 @@ class Explorer:
 
     def digit_probabilities(self, image: np.ndarray, mask: Any) -> np.ndarray:
         """Classifier probabilities ``(10,)`` of the selection's bounding box in ``image``."""
-        from ..objectives.digit import digit_probabilities
-        from .selection import bbox_np
+        from explorable_jpeg.explore.objectives.digit import digit_probabilities
+        from explorable_jpeg.explore.selection import bbox_np
 
         box = bbox_np(as_mask(mask, self.shape))
         x = torch.as_tensor(np.asarray(image), dtype=torch.float32) / 255.0
@@ -545,7 +545,7 @@ class Explorer:
 
     def load(self, path: Any) -> np.ndarray:
         """Replace the state by a file written by :meth:`save` (or a z file written by
-        ``decode --z-out`` / :func:`explorable_jpeg.zfile.save_z`); returns the image.
+        ``decode --z-out`` / :func:`explorable_jpeg.decoding.zfile.save_z`); returns the image.
 
         Raises :class:`~.files.ExplorationFileError` when the file is unreadable, corrupt,
         or belongs to another JPEG (code fingerprint mismatch).

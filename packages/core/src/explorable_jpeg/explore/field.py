@@ -30,10 +30,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..code import JpegCode
-from ..consistency import displace, mcu_window
-from ..objectives._ops import bbox, planes_to_rgb
-from .loop import BestAdam
+from explorable_jpeg.consistency.projection import displace, mcu_window
+from explorable_jpeg.explore.loop import BestAdam
+from explorable_jpeg.explore.objectives._ops import bbox, planes_to_rgb
+from explorable_jpeg.jpeg.code import JpegCode
 
 REACH_CAP = 0.98  # r = 1 would put coefficients exactly on bin edges
 LEARNING_RATE = 2.0  # grey levels per Adam step

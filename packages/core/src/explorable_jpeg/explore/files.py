@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from ..code import JpegCode
-from ..objectives.base import ExplorationError
-from ..zfile import code_fingerprint
-from .state import History, State
+from explorable_jpeg.decoding.zfile import code_fingerprint
+from explorable_jpeg.explore.objectives.base import ExplorationError
+from explorable_jpeg.explore.state import History, State
+from explorable_jpeg.jpeg.code import JpegCode
 
 FILE_VERSION = 2
 

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ..objectives._ops import bbox, gray
-from ..objectives.base import Region
-from ..objectives.imprint import code_violation
-from ..objectives.target import TargetObjective
+from explorable_jpeg.explore.objectives._ops import bbox, gray
+from explorable_jpeg.explore.objectives.base import Region
+from explorable_jpeg.explore.objectives.imprint import code_violation
+from explorable_jpeg.explore.objectives.target import TargetObjective
 
 SUPERSAMPLE = 4
 SCALES = (0.75, 0.9, 1.0)  # glyph height as a share of the box height

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..objectives import (
+from explorable_jpeg.explore.loop import DEFAULT_BUDGET_S
+from explorable_jpeg.explore.objectives import (
     DictionaryObjective,
     DigitObjective,
     HSVObjective,
@@ -28,20 +29,19 @@ from ..objectives import (
     TVObjective,
     VarianceObjective,
 )
-from ..objectives.base import ExplorationError, RegionError
-from ..objectives.scribble import MODES
-from ..objectives.uniform import controls_from_z, structure_tensor_z
-from .loop import DEFAULT_BUDGET_S
-from .selection import as_mask, bbox_np, block_mask, dilate, rect_mask
+from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
+from explorable_jpeg.explore.objectives.scribble import MODES
+from explorable_jpeg.explore.selection import as_mask, bbox_np, block_mask, dilate, rect_mask
+from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
 
 if TYPE_CHECKING:
-    from .explorer import Explorer, ToolResult
+    from explorable_jpeg.explore.explorer import Explorer, ToolResult
 
 Handler = Callable[..., "ToolResult"]
 
 
 def _result(ex: Explorer, **kw: Any) -> ToolResult:
-    from .explorer import ToolResult
+    from explorable_jpeg.explore.explorer import ToolResult
 
     return ToolResult(ex.image, **kw)
 
@@ -161,7 +161,7 @@ def uniform(
 
 
 def digit(ex: Explorer, mask: Any, run: dict, digits: tuple, reach: float) -> ToolResult:
-    from .glyphs import DigitTargetObjective
+    from explorable_jpeg.explore.glyphs import DigitTargetObjective
 
     progress = run.pop("progress", None)
     budget = float(run.pop("budget_s", DEFAULT_BUDGET_S))

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from .state import State
+from explorable_jpeg.explore.state import State
 
 logger = logging.getLogger(__name__)
 

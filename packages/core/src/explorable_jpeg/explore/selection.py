@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..objectives.base import RegionError
+from explorable_jpeg.explore.objectives.base import RegionError
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 

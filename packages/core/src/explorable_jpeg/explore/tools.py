@@ -13,7 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
-from ..objectives.base import ExplorationError
+from explorable_jpeg.explore.objectives.base import ExplorationError
 
 
 class UnknownToolError(ExplorationError):

@@ -1,6 +1,6 @@
 """Decoder networks: one model per file, sizes from a config dict."""
 
-from .chroma import ChromaNet, ChromaNetConfig
-from .luma import LumaNet, LumaNetConfig
+from explorable_jpeg.models.chroma import ChromaNet, ChromaNetConfig
+from explorable_jpeg.models.luma import LumaNet, LumaNetConfig
 
 __all__ = ["ChromaNet", "ChromaNetConfig", "LumaNet", "LumaNetConfig"]

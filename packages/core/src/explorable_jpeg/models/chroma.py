@@ -6,7 +6,7 @@ resolution (2 × 64), the chroma table as ``log M / 5`` (64), the box size (2 ch
 optionally z (64). It outputs a bounded full-resolution residual
 ``r = 32·tanh(f)`` for Cb and Cr (2 × 64 channels, zero-initialised); the caller adds it to
 the up-sampled bin-centre chroma and projects the sum onto the consistent set with the
-exact box-average model (:mod:`explorable_jpeg.consistency`), so the result is consistent
+exact box-average model (:mod:`explorable_jpeg.consistency.projection`), so the result is consistent
 whatever the network outputs.
 """
 
@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import ZResBlock
-from .luma import table_channels
+from explorable_jpeg.models.blocks import ZResBlock
+from explorable_jpeg.models.luma import table_channels
 
 
 @dataclasses.dataclass

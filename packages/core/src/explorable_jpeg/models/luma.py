@@ -16,8 +16,8 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..dct import channels_to_blocks, idct_blocks, unblockify
-from .blocks import ZResBlock
+from explorable_jpeg.models.blocks import ZResBlock
+from explorable_jpeg.ops.dct import channels_to_blocks, idct_blocks, unblockify
 
 
 @dataclasses.dataclass

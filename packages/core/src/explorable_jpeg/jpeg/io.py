@@ -1,0 +1,389 @@
+"""Reading JPEG codes from real files and writing real files, through libjpeg (jpeglib).
+
+``read_jpeg`` takes the quantized coefficients and tables straight from the bitstream;
+``compress`` writes a real .jpg with libjpeg and returns it with its code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from explorable_jpeg.errors import (
+    CorruptJpegDataError,
+    CorruptJpegError,
+    InvalidImageError,
+    TruncatedJpegError,
+)
+from explorable_jpeg.jpeg.code import SUBSAMPLING_FACTORS, Component, JpegCode
+from explorable_jpeg.jpeg.markers import JpegHeader, check_file_size, max_pixels_limit, parse_header
+from explorable_jpeg.jpeg.tables import ijg_tables
+
+logger = logging.getLogger(__name__)
+
+Source = str | os.PathLike | bytes | bytearray | BinaryIO
+
+
+@contextlib.contextmanager
+def _capture_c_stderr() -> Iterator[list[str]]:
+    """Capture what libjpeg writes to file descriptor 2 (its warnings) into a list of lines."""
+    lines: list[str] = []
+    try:
+        fd = os.dup(2)
+    except OSError:  # no real stderr (some embedded interpreters)
+        yield lines
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(fd, 2)
+            os.close(fd)
+            tmp.seek(0)
+            # jpeglib reads a file twice (header, then coefficients): each message once
+            text = tmp.read().decode("utf-8", "replace").splitlines()
+            lines.extend(dict.fromkeys(x.strip() for x in text if x.strip()))
+
+
+def _read_bytes(source: Source, max_file_bytes: int | None = None) -> bytes:
+    """The bytes of ``source``; a file above the file-size limit is refused before reading."""
+    if isinstance(source, bytes | bytearray):
+        return bytes(source)
+    if hasattr(source, "read"):
+        return source.read()
+    try:
+        size = Path(source).stat().st_size
+        if Path(source).is_file():
+            check_file_size(size, max_file_bytes)
+        return Path(source).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {source}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"is a directory, not a JPEG file: {source}") from None
+
+
+# libjpeg warnings that mean the entropy-coded data is damaged: the coefficients libjpeg
+# returns are partly guessed (missing blocks are zero, misaligned Huffman codes decode to
+# arbitrary values). Other warnings (unknown JFIF revision, Adobe transform, bad ICC
+# marker) do not touch the coefficients and are only logged.
+_CORRUPT_DATA_WARNINGS = (
+    "Corrupt JPEG data",
+    "Inconsistent progression sequence",
+    "Invalid SOS parameters",
+)
+_HARMLESS_WARNINGS = ("bad ICC marker",)
+
+
+def is_corrupt_data_warning(message: str) -> bool:
+    """True for libjpeg warnings that mean the entropy-coded data is damaged."""
+    return any(w in message for w in _CORRUPT_DATA_WARNINGS) and not any(
+        h in message for h in _HARMLESS_WARNINGS
+    )
+
+
+def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError:
+    """The error for a file libjpeg refused, named by libjpeg's own (last) message.
+
+    jpeglib's exception text only names the temporary file it was given, so it is never
+    shown; libjpeg prints its reason on stderr, captured by :func:`_capture_c_stderr`."""
+    reason = messages[-1].strip() if messages else ""
+    if not reason:
+        return CorruptJpegError("libjpeg could not read the file (it gave no reason)")
+    if "Premature end" in reason:
+        return TruncatedJpegError(f"truncated JPEG file (libjpeg: {reason})")
+    return CorruptJpegError(f"libjpeg could not read the file: {reason}")
+
+
+COEFFICIENT_BOUND = 1280
+"""No 8-bit block has a DCT coefficient beyond ±1024 (|F(u, v)| ≤ ¼·128·(8/√2)² for the
+level-shifted samples), so ``|coefficient · step| − step / 2`` is at most 1024 for any
+encoder that rounds; 1280 leaves room for encoders that extrapolate saturated samples
+(mozjpeg's overshoot deringing reaches 255 + 31, i.e. at most 1264)."""
+
+
+def _refuse_impossible_coefficients(components: Sequence[Component]) -> None:
+    """Raise :class:`CorruptJpegDataError` for a coefficient no 8-bit image can produce.
+
+    libjpeg decodes damaged Huffman data silently when the damage happens to form valid
+    codes; what comes out are coefficients far beyond what any image has, which no
+    decoding can reproduce. Their presence is proof of damage."""
+    for i, comp in enumerate(components):
+        mag = np.abs(comp.coefficients.astype(np.int32)) * comp.table
+        excess = mag - comp.table / 2
+        if excess.max() > COEFFICIENT_BOUND:
+            by, bx, u, v = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            raise CorruptJpegDataError(
+                f"corrupt JPEG data: component {i}, block ({by}, {bx}), coefficient ({u}, {v}) "
+                f"is {int(comp.coefficients[by, bx, u, v])} x step {int(comp.table[u, v])} = "
+                f"{int(mag[by, bx, u, v])}, beyond what any 8-bit image gives (at most "
+                f"{COEFFICIENT_BOUND}). To decode it anyway, pass allow_corrupt=True "
+                "(CLI: --allow-corrupt)"
+            )
+
+
+def read_header(
+    source: Source, max_pixels: int | None = None, max_file_bytes: int | None = None
+) -> JpegHeader:
+    """Validate a JPEG and return its parsed header (no coefficient is decoded)."""
+    return parse_header(_read_bytes(source, max_file_bytes), max_pixels, max_file_bytes)
+
+
+def read_jpeg(
+    source: Source,
+    max_pixels: int | None = None,
+    *,
+    allow_corrupt: bool = False,
+    max_file_bytes: int | None = None,
+) -> JpegCode:
+    """Read the JPEG code (coefficients, tables, sampling) of a file, bytes or file object.
+
+    Baseline, extended and progressive Huffman-coded 8-bit JPEGs, grayscale or YCbCr, any
+    sampling factors and tables, restart markers. The EXIF orientation is reported in
+    ``code.orientation`` and not applied.
+
+    Args:
+        source: a path, the file's bytes or a binary file object.
+        max_pixels: pixel limit (default ``$EXPLORABLE_JPEG_MAX_PIXELS`` or 100 MP).
+        allow_corrupt: when the entropy-coded data is damaged (libjpeg warns "Corrupt JPEG
+            data: …", or a coefficient lies beyond what any 8-bit image gives, see
+            :data:`COEFFICIENT_BOUND`), return the coefficients libjpeg recovered instead
+            of raising :class:`CorruptJpegDataError`. Reading is deterministic, so
+            :func:`explorable_jpeg.check` compares a decoding with these same coefficients;
+            damaged blocks may be impossible to reproduce (the CLI then writes no output).
+        max_file_bytes: file-size limit (default ``$EXPLORABLE_JPEG_MAX_FILE_BYTES`` or
+            256 MiB).
+
+    Raises:
+        NotAJpegError, TruncatedJpegError, CorruptJpegError, CorruptJpegDataError,
+        UnsupportedJpegError, ImageTooLargeError: see :mod:`explorable_jpeg.errors`; every
+        message names the reason (libjpeg's own message when libjpeg refused the file).
+        FileNotFoundError: the path does not exist.
+
+    Example:
+        >>> code = read_jpeg("photo.jpg")  # doctest: +SKIP
+        >>> code.components[0].coefficients.shape  # doctest: +SKIP
+        (60, 80, 8, 8)
+    """
+    import jpeglib  # lazy: the networks and transforms work without it (e.g. on a GPU box)
+
+    data = _read_bytes(source, max_file_bytes)
+    header = parse_header(data, max_pixels, max_file_bytes)
+    failed = False
+    with tempfile.TemporaryDirectory() as tmpdir:
+        path = os.path.join(tmpdir, "in.jpg")
+        with open(path, "wb") as f:
+            f.write(data)
+        with _capture_c_stderr() as messages:
+            try:
+                jpeg = jpeglib.read_dct(path)
+                jpeg.load()
+                planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if len(header.components) == 3 else [])
+                qt = np.asarray(jpeg.qt)
+                tbl_no = list(jpeg.quant_tbl_no)
+            except Exception:  # libjpeg errors surface as generic exceptions naming tmpdir
+                logger.debug("libjpeg failed", exc_info=True)
+                failed = True
+    if failed:
+        raise _libjpeg_failure(messages) from None
+    corrupt = [w.strip() for w in messages if is_corrupt_data_warning(w)]
+    for w in messages:
+        if "Premature end" in w and not is_corrupt_data_warning(w):
+            raise TruncatedJpegError(f"truncated JPEG file (libjpeg: {w.strip()})")
+    if corrupt and not allow_corrupt:
+        more = f"; {len(corrupt) - 1} more such warnings" if len(corrupt) > 1 else ""
+        raise CorruptJpegDataError(
+            f"corrupt JPEG data (libjpeg: {corrupt[0]}{more}); the coefficients would be "
+            "partly guessed. To decode what libjpeg recovered, pass allow_corrupt=True "
+            "(CLI: --allow-corrupt)"
+        )
+    for w in messages:  # corrupt-data warnings the caller accepted: not repeated as warnings
+        logger.log(logging.INFO if w in corrupt else logging.WARNING, "libjpeg: %s", w)
+    components = []
+    for plane, fc, t in zip(planes, header.components, tbl_no, strict=True):
+        table = np.ascontiguousarray(qt[t], dtype=np.int32)
+        if table.min() < 1:
+            raise CorruptJpegError(
+                f"quantization table {t} has an entry of 0; every entry of a JPEG "
+                "quantization table must be at least 1"
+            )
+        components.append(
+            Component(
+                coefficients=np.ascontiguousarray(plane, dtype=np.int16),
+                table=table,
+                h_samp=fc.h_samp,
+                v_samp=fc.v_samp,
+            )
+        )
+    if not allow_corrupt:
+        _refuse_impossible_coefficients(components)
+    code = JpegCode(
+        components=tuple(components),
+        height=header.height,
+        width=header.width,
+        color_space="ycbcr" if len(components) == 3 else "gray",
+        progressive=header.progressive,
+        orientation=header.orientation,
+        restart_interval=header.restart_interval,
+    )
+    for i, c in enumerate(code.components):
+        expected = tuple(-(-s // 8) for s in code.component_size(i))
+        if c.blocks != expected:
+            raise CorruptJpegError(
+                f"component {i} has {c.blocks} blocks, expected {expected} from the header"
+            )
+    return code
+
+
+def as_uint8_image(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Convert a PIL image or array to uint8 ``(H, W)`` (gray) or ``(H, W, 3)`` (RGB)."""
+    if isinstance(image, Image.Image):
+        if image.mode not in ("L", "RGB"):
+            image = image.convert("RGB" if image.mode not in ("1", "I;16", "I", "F") else "L")
+        image = np.asarray(image)
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise InvalidImageError(f"expected an (H, W) or (H, W, 3) image, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating):
+            if not np.all(np.isfinite(arr)):
+                raise InvalidImageError("image contains NaN or infinite values")
+            arr = np.clip(np.round(arr), 0, 255)
+        elif arr.min() < 0 or arr.max() > 255:
+            raise InvalidImageError("integer image values must lie in [0, 255]")
+        arr = arr.astype(np.uint8)
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InvalidImageError("image is empty")
+    return np.ascontiguousarray(arr)
+
+
+def _samp_array(factors: Sequence[tuple[int, int]]) -> np.ndarray:
+    # jpeglib wants (n_components, 2) as (v, h)
+    return np.array([[v, h] for h, v in factors], dtype=np.int32)
+
+
+def encode_with_libjpeg(
+    image: np.ndarray,
+    tables: Sequence[np.ndarray] | None = None,
+    factors: Sequence[tuple[int, int]] | None = None,
+    quality: int | None = None,
+    progressive: bool = False,
+) -> bytes:
+    """Encode a uint8 image with libjpeg (islow DCT, no smoothing) and return the file bytes.
+
+    ``tables``: one (8, 8) table per component; ``factors``: (h, v) per component.
+    """
+    import jpeglib
+
+    gray = image.ndim == 2
+    spatial = image[..., None] if gray else image
+    im = jpeglib.from_spatial(np.ascontiguousarray(spatial))
+    if factors is not None and not gray:
+        im.samp_factor = _samp_array(factors)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        path = os.path.join(tmpdir, "out.jpg")
+        flags = ["+progressive_mode"] if progressive else []
+        kwargs: dict = {"dct_method": jpeglib.JDCT_ISLOW, "flags": flags}
+        if tables is not None:
+            qt = np.stack([np.asarray(t, dtype=np.uint16) for t in tables])
+            if np.any(qt < 1):
+                raise InvalidImageError("quantization table entries must be at least 1")
+            kwargs["qt"] = qt
+            kwargs["quant_tbl_no"] = np.arange(len(tables))
+        elif quality is not None:
+            kwargs["qt"] = int(quality)
+        failed = False
+        with _capture_c_stderr() as warnings:
+            try:
+                im.write_spatial(path, **kwargs)
+            except Exception:  # jpeglib's text names only the temporary file
+                logger.debug("libjpeg failed", exc_info=True)
+                failed = True
+        if failed:
+            reason = warnings[-1].strip() if warnings else "it gave no reason"
+            raise InvalidImageError(f"libjpeg could not encode the image: {reason}")
+        for w in warnings:
+            logger.debug("libjpeg: %s", w)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def compress(
+    image: np.ndarray | Image.Image,
+    quality: int | None = None,
+    tables: Sequence[np.ndarray] | None = None,
+    subsampling: str = "4:2:0",
+    progressive: bool = False,
+    path: str | os.PathLike | None = None,
+    max_pixels: int | None = None,
+) -> tuple[bytes, JpegCode]:
+    """Compress an image into a real JPEG file with libjpeg and return ``(bytes, code)``.
+
+    Args:
+        image: uint8 ``(H, W)`` gray or ``(H, W, 3)`` RGB array, or a PIL image.
+        quality: IJG quality 1–100 (libjpeg's table scaling). Exclusive with ``tables``.
+        tables: explicit tables, one (8, 8) array per component (or one for gray; for colour
+            a single table is used for all components, two for luma / chroma).
+        subsampling: "4:4:4", "4:2:2", "4:2:0", "4:4:0" or "4:1:1" (colour only).
+        progressive: write a progressive file (same coefficients).
+        path: also write the file there.
+    """
+    arr = as_uint8_image(image)
+    if arr.shape[0] * arr.shape[1] > max_pixels_limit(max_pixels):
+        raise InvalidImageError(
+            f"image of {arr.shape[1]}x{arr.shape[0]} pixels is above the pixel limit"
+        )
+    if (quality is None) == (tables is None):
+        raise ValueError("give exactly one of quality= or tables=")
+    if quality is not None and not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must lie in 1..100, got {quality}")
+    factors = None
+    ncomp = 1 if arr.ndim == 2 else 3
+    if quality is not None:
+        luma, chroma = ijg_tables(int(quality))
+        tables = [luma] if ncomp == 1 else [luma, chroma, chroma]
+    if ncomp == 3:
+        if subsampling not in SUBSAMPLING_FACTORS:
+            raise ValueError(
+                f"unknown subsampling {subsampling!r}; use one of {sorted(SUBSAMPLING_FACTORS)}"
+            )
+        factors = SUBSAMPLING_FACTORS[subsampling]
+    if quality is None:
+        tables = [np.asarray(t) for t in tables]
+        if any(t.shape != (8, 8) for t in tables):
+            raise ValueError("every table must have shape (8, 8)")
+        if ncomp == 3 and len(tables) == 2:
+            tables = [tables[0], tables[1], tables[1]]
+        elif ncomp == 3 and len(tables) == 1:
+            tables = tables * 3
+        if len(tables) != ncomp:
+            raise ValueError(f"expected {ncomp} tables, got {len(tables)}")
+    data = encode_with_libjpeg(arr, tables, factors, progressive=progressive)
+    if path is not None:
+        try:
+            Path(path).write_bytes(data)
+        except OSError as exc:
+            raise OSError(f"cannot write {path}: {exc.strerror}") from None
+    return data, read_jpeg(data, max_pixels=max_pixels)
+
+
+def libjpeg_decode(source: Source) -> np.ndarray:
+    """libjpeg's own decoding (Pillow/libjpeg-turbo, fancy up-sampling), as uint8 array.
+
+    Gray files give ``(H, W)``, colour files ``(H, W, 3)``. The EXIF orientation is not applied.
+    """
+    data = _read_bytes(source)
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return np.asarray(im.convert("L") if im.mode == "L" else im.convert("RGB"))

@@ -1,0 +1,306 @@
+"""A bit-exact numpy model of libjpeg's encoder (islow DCT, no smoothing).
+
+Used by the snap step and by :func:`explorable_jpeg.check` to know, for an 8-bit image,
+which quantized coefficients libjpeg would write with a given code's tables and sampling:
+
+1. RGB → YCbCr with libjpeg's fixed-point arithmetic (:func:`color.rgb_to_ycbcr_libjpeg`);
+2. edge replication to whole blocks and libjpeg's down-sampling, e.g. h2v2:
+   ``out = (a + b + c + d + bias) >> 2`` with bias alternating 1, 2 along a row;
+3. the integer forward DCT of ``jfdctint.c`` on ``sample − 128`` (outputs scaled by 8);
+4. quantization ``q = sign(t) · ⌊(|t| + 4M) / 8M⌋``.
+
+The tests compare it with real libjpeg files coefficient by coefficient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from explorable_jpeg.jpeg.code import JpegCode
+from explorable_jpeg.ops.color import _CBCR_OFFSET, _ONE_HALF, _SCALEBITS, _fix
+from explorable_jpeg.ops.dct import blockify
+
+_CONST_BITS = 13
+_PASS1_BITS = 2
+_F0298 = 2446
+_F0390 = 3196
+_F0541 = 4433
+_F0765 = 6270
+_F0899 = 7373
+_F1175 = 9633
+_F1501 = 12299
+_F1847 = 15137
+_F1961 = 16069
+_F2053 = 16819
+_F2562 = 20995
+_F3072 = 25172
+
+
+def _descale(x: np.ndarray, n: int) -> np.ndarray:
+    return (x + (1 << (n - 1))) >> n
+
+
+def _no_descale(x, n: int):
+    return x
+
+
+def _fdct_1d(d: list[np.ndarray], first_pass: bool, descale=_descale) -> list[np.ndarray]:
+    """One pass of jfdctint.c over 8 int64 arrays (the 8 samples of rows or columns).
+
+    ``descale`` is the rounding shift; :func:`_no_descale` gives the pass's exact integer
+    linear part (see :func:`_pass_matrices`)."""
+    tmp0, tmp7 = d[0] + d[7], d[0] - d[7]
+    tmp1, tmp6 = d[1] + d[6], d[1] - d[6]
+    tmp2, tmp5 = d[2] + d[5], d[2] - d[5]
+    tmp3, tmp4 = d[3] + d[4], d[3] - d[4]
+    tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
+    tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
+    out: list[np.ndarray] = [None] * 8  # type: ignore[list-item]
+    if first_pass:
+        out[0] = (tmp10 + tmp11) << _PASS1_BITS
+        out[4] = (tmp10 - tmp11) << _PASS1_BITS
+        shift = _CONST_BITS - _PASS1_BITS
+    else:
+        out[0] = descale(tmp10 + tmp11, _PASS1_BITS)
+        out[4] = descale(tmp10 - tmp11, _PASS1_BITS)
+        shift = _CONST_BITS + _PASS1_BITS
+    z1 = (tmp12 + tmp13) * _F0541
+    out[2] = descale(z1 + tmp13 * _F0765, shift)
+    out[6] = descale(z1 - tmp12 * _F1847, shift)
+    z1 = tmp4 + tmp7
+    z2 = tmp5 + tmp6
+    z3 = tmp4 + tmp6
+    z4 = tmp5 + tmp7
+    z5 = (z3 + z4) * _F1175
+    tmp4 = tmp4 * _F0298
+    tmp5 = tmp5 * _F2053
+    tmp6 = tmp6 * _F3072
+    tmp7 = tmp7 * _F1501
+    z1 = z1 * -_F0899
+    z2 = z2 * -_F2562
+    z3 = z3 * -_F1961 + z5
+    z4 = z4 * -_F0390 + z5
+    out[7] = descale(tmp4 + z1 + z3, shift)
+    out[5] = descale(tmp5 + z2 + z4, shift)
+    out[3] = descale(tmp6 + z2 + z3, shift)
+    out[1] = descale(tmp7 + z1 + z4, shift)
+    return out
+
+
+def _pass_matrices(one_d, shifts_1: list[int], shifts_2: list[int], first_axis: int):
+    """Both passes of a separable integer 8×8 transform as exact float64 GEMMs.
+
+    Before its rounding shift, every output of a jfdctint/jidctint pass is an integer linear
+    combination of the pass's 8 inputs (``one_d(inputs, first)`` with no descaling gives the
+    8×8 integer matrix ``L``). On row-major flattened blocks ``(N, 64)`` a pass along the
+    last axis is ``kron(I, L)``, along the second-to-last ``kron(L, I)``: one BLAS GEMM per
+    pass instead of 8×8 strided array operations. Every product and partial sum is an integer
+    below 2⁵³ for the inputs this is used on, so the float64 GEMM is exact whatever its
+    summation order, and ``⌊(p + 2ⁿ⁻¹)·2⁻ⁿ⌋`` is exactly libjpeg's ``DESCALE`` (an arithmetic
+    shift rounds towards −∞ too).
+
+    Returns ``(A1ᵀ, add1, mul1, A2ᵀ, add2, mul2)``: pass ``k`` is
+    ``⌊(x @ Akᵀ + addk) · mulk⌋`` (a shift of 0 means no rounding: add 0, mul 1).
+    """
+    eye = np.eye(8, dtype=np.int64)
+    mats, adds, muls = [], [], []
+    for first, shifts, axis in ((True, shifts_1, first_axis), (False, shifts_2, 1 - first_axis)):
+        lin = np.stack(one_d([eye[k] for k in range(8)], first)).astype(np.float64)
+        full = np.kron(np.eye(8), lin) if axis == 1 else np.kron(lin, np.eye(8))
+        sh = np.asarray(shifts, dtype=np.float64)
+        vec = np.tile(sh, 8) if axis == 1 else np.repeat(sh, 8)
+        mats.append(np.ascontiguousarray(full.T))
+        adds.append(np.where(vec > 0, 2.0 ** (vec - 1), 0.0))
+        muls.append(2.0**-vec)
+    return mats[0], adds[0], muls[0], mats[1], adds[1], muls[1]
+
+
+_FDCT_GEMM = _pass_matrices(
+    lambda d, first: _fdct_1d(d, first, descale=_no_descale),
+    [0 if k in (0, 4) else _CONST_BITS - _PASS1_BITS for k in range(8)],
+    [_PASS1_BITS if k in (0, 4) else _CONST_BITS + _PASS1_BITS for k in range(8)],
+    first_axis=1,  # rows first: the pass runs along each row (the last axis)
+)
+
+
+def gemm_transform(blocks: np.ndarray, gemm) -> np.ndarray:
+    """Apply a two-pass integer transform given by :func:`_pass_matrices`; float64 result
+    ``(..., 8, 8)`` holding exact integers."""
+    a1, add1, mul1, a2, add2, mul2 = gemm
+    flat = blocks.astype(np.float64).reshape(-1, 64)
+    p = flat @ a1
+    p += add1
+    p *= mul1
+    np.floor(p, out=p)
+    q = p @ a2
+    q += add2
+    q *= mul2
+    np.floor(q, out=q)
+    return q.reshape(blocks.shape)
+
+
+def fdct_islow(blocks: np.ndarray) -> np.ndarray:
+    """libjpeg's integer forward DCT of level-shifted int blocks ``(..., 8, 8)``; result ×8.
+
+    numpy, or an integer torch tensor (the training codes: int64 on its own device).
+
+    Level-shifted 8-bit samples (in [−128, 127]) run as two exact float64 GEMMs
+    (:func:`_pass_matrices`: pass-1 sums stay below 2²⁴, pass-2 sums below 2³¹); other
+    inputs run jfdctint.c's arithmetic in int64 (:func:`fdct_islow_ints`). Returns int64.
+    """
+    if isinstance(blocks, torch.Tensor):  # any device, int64 throughout
+        b = blocks.long()
+        rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
+        cols = _fdct_1d([torch.stack(rows, -1)[..., k, :] for k in range(8)], first_pass=False)
+        return torch.stack(cols, -2)
+    b = np.asarray(blocks)
+    if b.size == 0:
+        return np.zeros(b.shape, dtype=np.int64)
+    if int(b.min()) >= -128 and int(b.max()) <= 127:
+        return gemm_transform(b, _FDCT_GEMM).astype(np.int64)
+    return fdct_islow_ints(b)
+
+
+def fdct_islow_ints(blocks: np.ndarray) -> np.ndarray:
+    """jfdctint.c operation by operation in int64 on numpy blocks ``(..., 8, 8)`` (any int
+    range); the reference that the GEMM form of :func:`fdct_islow` equals."""
+    b = np.asarray(blocks).astype(np.int64, copy=False)
+    rows = _fdct_1d([b[..., :, k] for k in range(8)], first_pass=True)
+    mid = np.empty(b.shape, dtype=np.int64)
+    for k in range(8):
+        mid[..., :, k] = rows[k]
+    cols = _fdct_1d([mid[..., k, :] for k in range(8)], first_pass=False)
+    out = np.empty(b.shape, dtype=np.int64)
+    for k in range(8):
+        out[..., k, :] = cols[k]
+    return out
+
+
+def quantize_islow(dct8, table):
+    """``sign(t) · ⌊(|t| + 4M) / 8M⌋`` — libjpeg's rounding of the ×8 integer DCT (numpy, or
+    torch with a broadcastable integer ``table``)."""
+    if isinstance(dct8, torch.Tensor):
+        div = table.round().long() << 3
+        q = (dct8.abs() + (div >> 1)) // div
+        return torch.where(dct8 < 0, -q, q)
+    div = np.asarray(table, dtype=np.int64) << 3
+    a = np.abs(dct8)
+    q = (a + (div >> 1)) // div
+    return np.where(dct8 < 0, -q, q)
+
+
+def bin_bounds(q: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive bounds ``[lo, hi]`` of the ×8 integer DCT value ``t`` that quantizes to ``q``."""
+    m8 = np.asarray(table, dtype=np.int64) << 3
+    half = m8 >> 1
+    q = q.astype(np.int64)
+    centre = q * m8
+    lo = np.where(q > 0, centre - half, np.where(q < 0, centre - half + 1, -(half - 1)))
+    hi = np.where(q > 0, centre + half - 1, np.where(q < 0, centre + half, half - 1))
+    return lo, hi
+
+
+def downsample_libjpeg(plane, fy: int, fx: int):
+    """libjpeg's integer down-sampling of an int plane whose size is a multiple of (fy, fx)
+    (numpy, or an integer torch tensor)."""
+    if fy == 1 and fx == 1:
+        return plane
+    h, w = plane.shape[-2:]
+    shape = (*plane.shape[:-2], h // fy, fy, w // fx, fx)
+    if isinstance(plane, torch.Tensor):
+        s = plane.long().reshape(shape).sum((-3, -1))
+        cols = torch.arange(w // fx, device=plane.device)
+    elif fy * fx <= 4 and plane.dtype.kind in "iub" and plane.dtype.itemsize <= 4:
+        # 8-bit samples: a strided sum of the fy·fx phases in int32 (exact, no reshape)
+        p = plane.astype(np.int32, copy=False)
+        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))
+        cols = np.arange(w // fx, dtype=np.int32)
+    else:
+        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))
+        cols = np.arange(w // fx)
+    if fy == 1 and fx == 2:  # h2v1: bias 0, 1, 0, 1, ...
+        return (s + (cols % 2)) >> 1
+    if fy == 2 and fx == 2:  # h2v2: bias 1, 2, 1, 2, ...
+        return (s + 1 + (cols % 2)) >> 2
+    n = fy * fx
+    return (s + n // 2) // n
+
+
+def sample_planes(
+    full: list[np.ndarray], code: JpegCode, height: int, width: int, blocks: list[tuple[int, int]]
+) -> list[np.ndarray]:
+    """Pad and down-sample full-resolution int planes ``(..., height, width)`` as libjpeg does.
+
+    ``blocks`` gives each component's ``(by, bx)``. With the image's own size and blocks this
+    is the whole image; with an MCU-aligned window of it (its rows and columns starting at
+    multiples of the MCU size, and the window's own size and block counts) it gives exactly
+    the samples of the window's blocks, since libjpeg pads only at the image's edges.
+    """
+    hv = -(-height // code.max_v) * code.max_v
+    out = []
+    for i, p in enumerate(full):
+        fy, fx = code.factors(i)
+        by, bx = blocks[i]
+        wfull = bx * 8 * fx
+        lead = [(0, 0)] * (p.ndim - 2)
+        ph, pw = max(hv - height, 0), max(wfull - width, 0)
+        if ph or pw:
+            p = np.pad(p, [*lead, (0, ph), (0, pw)], mode="edge")
+        p = p[..., : (hv // fy) * fy, :wfull]
+        d = downsample_libjpeg(p, fy, fx)
+        if d.shape[-2] < by * 8:
+            d = np.pad(d, [*lead, (0, by * 8 - d.shape[-2]), (0, 0)], mode="edge")
+        out.append(d[..., : by * 8, :])
+    return out
+
+
+def ycc_planes(rgb: np.ndarray, luma_only: bool = False) -> list[np.ndarray]:
+    """libjpeg's integer RGB→YCbCr of uint8 ``(..., 3)`` as separate int32 planes ``(...)``.
+
+    The same numbers as :func:`color.rgb_to_ycbcr_libjpeg` (jccolor.c), in int32 (every sum is
+    below 2²⁵ for 8-bit input) and without stacking the channels, which the encoder splits
+    again anyway. ``luma_only``: Y alone.
+    """
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
+    if luma_only:
+        return [y]
+    bias = _CBCR_OFFSET + _ONE_HALF - 1
+    cb = (-_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + bias) >> _SCALEBITS
+    cr = (_fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + bias) >> _SCALEBITS
+    return [y, cb, cr]
+
+
+def full_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """The full-resolution int32 sample planes libjpeg would down-sample, one per component."""
+    image = np.asarray(image)
+    if code.is_color:
+        if image.ndim != 3:
+            raise ValueError("a colour code needs an (H, W, 3) RGB image")
+        return ycc_planes(image)
+    return [image.astype(np.int32) if image.ndim == 2 else ycc_planes(image, luma_only=True)[0]]
+
+
+def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """The int sample planes libjpeg would DCT, one per component, cropped to its blocks."""
+    full = full_planes(image, code)
+    blocks = [c.blocks for c in code.components]
+    return sample_planes(full, code, code.height, code.width, blocks)
+
+
+def encode_coefficients(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """Quantized coefficients libjpeg writes for a uint8 image with ``code``'s tables/sampling."""
+    out = []
+    for plane, comp in zip(component_planes(image, code), code.components, strict=True):
+        t = fdct_islow(blockify(plane.astype(np.int32) - 128))
+        out.append(quantize_islow(t, comp.table).astype(np.int16))
+    return out
+
+
+def unquantized_dct8(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
+    """The ×8 integer DCT values ``t`` (before quantization) of every component's blocks."""
+    return [
+        fdct_islow(blockify(plane.astype(np.int32) - 128))
+        for plane in component_planes(image, code)
+    ]
