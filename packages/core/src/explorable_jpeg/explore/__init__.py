@@ -6,13 +6,16 @@
 - :mod:`.tools` — the registry of tools and their parameters; :mod:`.handlers` — how each
   tool becomes an objective (``explorable_jpeg.explore.objectives``);
 - :mod:`.glyphs` — rendered digit targets; :mod:`.files` — exploration files;
+- :mod:`.optimize` — one optimisation of the state in a selection (crop, both phases);
+- :mod:`.result` — :class:`ToolResult`, and the part of the explorer handlers use;
 - :mod:`.explorer` — :class:`Explorer`, which ties them together.
 """
 
-from explorable_jpeg.explore.explorer import Explorer, ToolResult
+from explorable_jpeg.explore.explorer import Explorer
 from explorable_jpeg.explore.files import ExplorationFileError
 from explorable_jpeg.explore.loop import OptimizeResult
 from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
+from explorable_jpeg.explore.result import ToolResult
 from explorable_jpeg.explore.selection import as_mask, block_mask, rect_mask
 from explorable_jpeg.explore.state import State
 from explorable_jpeg.explore.tools import SPECS, TOOLS, Param, ToolSpec, UnknownToolError, spec

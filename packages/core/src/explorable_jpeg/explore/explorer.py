@@ -3,7 +3,7 @@
 The explorer holds the current :class:`~.state.State` ``(z, field)``, the image it decodes
 to (``snap(P_C(ψ(q, z) + field))``, which re-encodes to the code exactly), an undo/redo
 history and named alternatives. :meth:`Explorer.optimize` minimises an objective inside a
-selection (:mod:`.loop`: a z phase through the network, then a field phase that reaches
+selection (:mod:`.optimize`: a z phase through the network, then a field phase that reaches
 the rest of the consistent set, up to the tool's ``reach``); :meth:`Explorer.apply` runs a
 tool of the registry (:mod:`.tools`) by name and returns a :class:`ToolResult`.
 
@@ -15,11 +15,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
 import threading
-import time
 from typing import Any
 
 import numpy as np
@@ -29,7 +26,6 @@ from explorable_jpeg.consistency.projection import displace
 from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.decoding.plain import component_planes_plain
 from explorable_jpeg.explore import handlers
-from explorable_jpeg.explore.field import optimize_field
 from explorable_jpeg.explore.files import ExplorationFileError, read_exploration, write_exploration
 from explorable_jpeg.explore.loop import (
     DEFAULT_BUDGET_S,
@@ -37,17 +33,14 @@ from explorable_jpeg.explore.loop import (
     DEFAULT_MAX_ITERS,
     MARGIN_BLOCKS,
     Z_HALO_BLOCKS,
-    Z_SHARE,
     OptimizeResult,
     Progress,
-    charbonnier,
-    frozen,
-    optimize_z,
 )
-from explorable_jpeg.explore.objectives import Objective, Region
-from explorable_jpeg.explore.objectives._ops import planes_to_rgb
+from explorable_jpeg.explore.objectives import Objective
 from explorable_jpeg.explore.objectives.base import ExplorationError
-from explorable_jpeg.explore.selection import as_mask, block_mask, dilate, mcu_pixel_mask
+from explorable_jpeg.explore.optimize import optimize as optimize_in
+from explorable_jpeg.explore.result import ToolResult
+from explorable_jpeg.explore.selection import as_mask, block_mask, mcu_pixel_mask
 from explorable_jpeg.explore.state import History, State, stored_field
 from explorable_jpeg.explore.tools import spec
 from explorable_jpeg.jpeg.code import JpegCode
@@ -63,43 +56,6 @@ RUN_OPTIONS = (
     "budget_s", "max_iters", "field_iters", "progress", "cancel", "preserve_weight",
     "margin_blocks", "z_halo_blocks", "field_prior",
 )  # fmt: skip
-
-
-@dataclasses.dataclass
-class ToolResult:
-    """The outcome of :meth:`Explorer.apply`.
-
-    Attributes:
-        image: the new current image (uint8, consistent).
-        alternatives: name → image, for tools that produce several (random, digit).
-        scores: name → score (digit: the classifier's probability of that digit).
-        info: tool-specific details (e.g. the imprint's chosen sub-block shift, the
-            periods found, the uniform sliders).
-        result: the optimisation summary (None for tools that set z directly).
-    """
-
-    image: np.ndarray
-    alternatives: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    scores: dict[str, float] = dataclasses.field(default_factory=dict)
-    info: dict[str, Any] = dataclasses.field(default_factory=dict)
-    result: OptimizeResult | None = None
-
-
-@dataclasses.dataclass
-class _Crop:
-    code: JpegCode
-    y0: int  # pixels
-    x0: int
-    zy: slice  # block rows / cols of z
-    zx: slice
-
-    @property
-    def ys(self) -> slice:
-        return slice(self.y0, self.y0 + self.code.height)
-
-    @property
-    def xs(self) -> slice:
-        return slice(self.x0, self.x0 + self.code.width)
 
 
 class Explorer:
@@ -284,28 +240,6 @@ class Explorer:
                     self.field_shape))  # fmt: skip
         return self.set_state(State(z, field))
 
-    # ------------------------------------------------------------------ crops
-    def _crop(self, blocks: np.ndarray, margin_blocks: int) -> _Crop:
-        code = self.code
-        mh, mw = code.mcu_size
-        rows, cols = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
-        py0 = max(0, (int(rows[0]) - margin_blocks) * 8)
-        px0 = max(0, (int(cols[0]) - margin_blocks) * 8)
-        py1 = min(code.height, (int(rows[-1]) + 1 + margin_blocks) * 8)
-        px1 = min(code.width, (int(cols[-1]) + 1 + margin_blocks) * 8)
-        r0, c0 = py0 // mh, px0 // mw
-        r1, c1 = math.ceil(py1 / mh), math.ceil(px1 / mw)
-        crop = code.crop_mcus(r0, c0, r1, c1)
-        zb = self.decoder.z_shape(crop)
-        y0, x0 = r0 * mh, c0 * mw
-        return _Crop(crop, y0, x0, slice(y0 // 8, y0 // 8 + zb[1]), slice(x0 // 8, x0 // 8 + zb[2]))
-
-    def _decode_rgb(self, crop: JpegCode, z: torch.Tensor, field: torch.Tensor | None):
-        planes = torch.stack([self.decoder.decode_planes(crop, zi, tile_blocks=None) for zi in z])
-        if field is not None:
-            planes = displace(planes, field.to(planes), crop)
-        return planes_to_rgb(planes, crop)
-
     # ------------------------------------------------------------------ optimisation
     def optimize(
         self,
@@ -344,148 +278,15 @@ class Explorer:
         Returns:
             :class:`OptimizeResult` whose ``states`` (and ``z``) hold every output's state.
         """
-        t0 = time.perf_counter()
-        reach = float(reach)
-        if not (math.isfinite(reach) and 0.0 <= reach <= 1.0):
-            raise ExplorationError(f"reach must be in [0, 1], got {reach}")
-        use_field = reach > 0 and field_iters > 0
-        pix = as_mask(mask, self.shape)
-        blocks = block_mask(pix, self.code.padded_size())
-        crop = self._crop(blocks, margin_blocks)
-        h, w = crop.code.height, crop.code.width
-        dev = self.decoder.device
-        bm = torch.as_tensor(blocks[crop.zy, crop.zx], device=dev)
-        snapped = bm.repeat_interleave(8, 0).repeat_interleave(8, 1)[:h, :w].float()
-        editable = dilate(bm, z_halo_blocks)[None]
-        z0 = self._state.z[:, crop.zy, crop.zx].to(dev)
-        field0 = None
-        if self._state.field is not None:
-            field0 = self._state.field[:, crop.ys, crop.xs].float().to(dev)
-        lam = objective.preserve_weight if preserve_weight is None else float(preserve_weight)
-        gen = torch.Generator().manual_seed(int(seed))
-        z_deadline = t0 + budget_s * (Z_SHARE if use_field else 1.0)
-        with frozen(self.decoder), torch.enable_grad(), torch.device(dev):
-            planes0 = self.state_planes(self._state)[:, crop.ys, crop.xs].to(dev)
-            rgb0 = planes_to_rgb(planes0, crop.code)
-            region = Region(
-                rgb0=rgb0,
-                mask=snapped,
-                pixel_mask=torch.as_tensor(pix[crop.ys, crop.xs], device=dev).float(),
-                code=crop.code,
-                origin=(crop.y0, crop.x0),
-            )
-            objective.prepare(region)
-            outside = 1.0 - snapped
-            scale = [1.0]
-
-            def total_rgb(rgb: torch.Tensor, ref: torch.Tensor = rgb0) -> torch.Tensor:
-                keep = (charbonnier(rgb - ref) * outside).sum() / (
-                    outside.sum().clamp_min(1) * rgb.shape[0] * rgb.shape[1]
-                )
-                return objective.loss(rgb) / scale[0] + lam * keep
-
-            zi = objective.initial_z(z0.cpu(), bm[None].cpu(), gen).to(z0)
-            zi = torch.where(editable, zi, z0[None])
-            starts_here = torch.equal(zi, z0[None].expand_as(zi))
-            n_z = max_iters if (max_iters > 0 or not starts_here) else 0
-            with torch.no_grad():
-                # the z phase sees the network on the crop: its reference is the crop's
-                # decoding (equal to the image's away from the crop's border)
-                ref_z = self._decode_rgb(crop.code, z0[None], field0)[0] if n_z else rgb0
-                rgb_i = ref_z[None] if starts_here else self._decode_rgb(crop.code, zi, field0)
-                scale[0] = objective.scale(rgb0[None] if starts_here else rgb_i)
-                loss_start = float(total_rgb(rgb0[None] if starts_here else rgb_i))
-                loss_start_z = float(total_rgb(rgb_i, ref_z)) if n_z else loss_start
-            logger.info("optimize %s: crop %dx%d, start loss %.5g, reach %.2f",
-                        type(objective).__name__, w, h, loss_start, reach)  # fmt: skip
-
-            def frac_z(it: int) -> float:
-                span = budget_s * (Z_SHARE if use_field else 1.0)
-                f = max(it / max(n_z, 1), (time.perf_counter() - t0) / max(span, 1e-9))
-                return min(f, 1.0) * (Z_SHARE if use_field else 1.0)
-
-            z_best, loss_z, it, cancelled = zi, loss_start_z, 0, False
-            if n_z > 0:
-                z_best, loss_z, it, cancelled = optimize_z(
-                    lambda zs: total_rgb(self._decode_rgb(crop.code, zs, field0), ref_z),
-                    zi, z0, editable, loss_start_z, max_iters=n_z, deadline=z_deadline,
-                    budget_progress=frac_z, progress=progress, cancel=cancel,
-                )  # fmt: skip
-            z_full = []
-            for zb in z_best.cpu():
-                zf = self._state.z.clone()
-                zf[:, crop.zy, crop.zx] = zb
-                z_full.append(zf)
-            fields = [self._state.field] * len(z_full)
-            loss_best, f_iters = loss_z, 0
-            if not use_field:
-                loss_start = loss_start_z
-            elif not cancelled:
-                loss_best, f_iters, cancelled, fields = self._field_phase(
-                    objective, total_rgb, crop, z_full, bm, reach, gen,
-                    field_iters, t0 + budget_s, progress, cancel,
-                    objective.field_prior if field_prior is None else float(field_prior),
-                )  # fmt: skip
-                if loss_best >= loss_start and starts_here:  # nothing gained: keep the state
-                    z_full = [self._state.z.clone() for _ in z_full]
-                    fields = [self._state.field] * len(z_full)
-        states = [State(z, f) for z, f in zip(z_full, fields, strict=True)]
-        result = OptimizeResult(
-            loss_start, loss_best, it, time.perf_counter() - t0, cancelled,
-            z_full, states, loss_z, f_iters, reach,
+        result = optimize_in(
+            self, objective, mask, budget_s, max_iters, progress, cancel, margin_blocks,
+            z_halo_blocks, preserve_weight, seed, reach, field_iters, field_prior,
         )  # fmt: skip
-        logger.info("optimize: %d z + %d field iterations, loss %.5g → %.5g (z phase %.5g) "
-                    "in %.1fs", it, f_iters, loss_start, result.loss_best, loss_z,
-                    result.seconds)  # fmt: skip
-        if commit and len(states) == 1 and result.improved:
-            self.set_state(states[0])
+        if commit and len(result.states) == 1 and result.improved:
+            self.set_state(result.states[0])
         if progress is not None:
             progress(1.0, "done")
         return result
-
-    def _field_phase(
-        self,
-        objective: Objective,
-        total_rgb: Any,
-        crop: _Crop,
-        z_full: list[torch.Tensor],
-        bm: torch.Tensor,
-        reach: float,
-        gen: torch.Generator,
-        iters: int,
-        deadline: float,
-        progress: Progress | None,
-        cancel: threading.Event | None,
-        prior: float,
-    ) -> tuple[float, int, bool, list[torch.Tensor | None]]:
-        """Run :func:`.field.optimize_field` on the crop for every output's z."""
-        psi, base = [], []
-        for z in z_full:  # one network decode per z (the cache holds the last one)
-            psi.append(self.network_planes(z)[:, crop.ys, crop.xs])
-            base.append(self.state_planes(State(z, self._state.field))[:, crop.ys, crop.xs])
-        base_t = torch.stack(base).to(self.decoder.device)
-        h, w = crop.code.height, crop.code.width
-        editable = mcu_pixel_mask(bm, crop.code.mcu_size)[:h, :w]
-        init = objective.initial_field(base_t, editable, gen)
-        t_start = time.perf_counter()
-        span = max(deadline - t_start, 1e-9)
-
-        def tick(it: int) -> None:
-            if progress is not None:
-                f = max(it / iters, (time.perf_counter() - t_start) / span)
-                progress(Z_SHARE + (1 - Z_SHARE) * min(f, 1.0), f"field step {it}")
-
-        res = optimize_field(
-            total_rgb, base_t, crop.code, editable, reach, init=init, prior=prior,
-            smooth=objective.field_smoothing, luma_only=objective.field_luma_only,
-            max_iters=iters, deadline=deadline, cancel=cancel, progress=tick,
-        )  # fmt: skip
-        fields: list[torch.Tensor | None] = []
-        for k, p in enumerate(psi):
-            f = self._state.field_or_zeros(self.field_shape).clone()
-            f[:, crop.ys, crop.xs] = res.planes[k].cpu() - p
-            fields.append(stored_field(f))
-        return res.loss_best, res.iterations, res.cancelled, fields
 
     # ------------------------------------------------------------------ tools
     def apply(self, tool: str, mask: Any = None, **params: Any) -> ToolResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,18 +31,15 @@ from explorable_jpeg.explore.objectives import (
 )
 from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
 from explorable_jpeg.explore.objectives.scribble import MODES
+from explorable_jpeg.explore.result import ExplorerLike as Explorer
+from explorable_jpeg.explore.result import ToolResult
 from explorable_jpeg.explore.selection import as_mask, bbox_np, block_mask, dilate, rect_mask
 from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
 
-if TYPE_CHECKING:
-    from explorable_jpeg.explore.explorer import Explorer, ToolResult
-
-Handler = Callable[..., "ToolResult"]
+Handler = Callable[..., ToolResult]
 
 
 def _result(ex: Explorer, **kw: Any) -> ToolResult:
-    from explorable_jpeg.explore.explorer import ToolResult
-
     return ToolResult(ex.image, **kw)
 
 
