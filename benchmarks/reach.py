@@ -41,7 +41,7 @@ from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.explore import Explorer, rect_mask
 from explorable_jpeg.explore.objectives._ops import box_blur3, hsv_to_rgb, rgb_to_hsv
 from explorable_jpeg.explore.objectives.imprint import as_chw, render
-from explorable_jpeg.snap.pipeline import image_to_planes
+from explorable_jpeg.snap.continuous import image_to_planes
 
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("reach")

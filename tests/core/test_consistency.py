@@ -6,7 +6,7 @@ import torch
 
 from explorable_jpeg import compress
 from explorable_jpeg.consistency.projection import component_coefficients, project, to_canvas
-from explorable_jpeg.snap.pipeline import image_to_planes
+from explorable_jpeg.snap.continuous import image_to_planes
 from tests.conftest import natural_image
 
 

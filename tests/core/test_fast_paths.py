@@ -16,14 +16,9 @@ from explorable_jpeg.jpeg.libjpeg.forward import (
 )
 from explorable_jpeg.jpeg.libjpeg.inverse import idct_islow, idct_islow_ints
 from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
-from explorable_jpeg.snap.pipeline import (
-    _failing_mcus,
-    _groups,
-    _mcu_scores,
-    _outside_bin,
-    _project_image,
-    planes_to_image,
-)
+from explorable_jpeg.snap.bins import mcu_scores, outside_bin
+from explorable_jpeg.snap.continuous import planes_to_image, project_planes
+from explorable_jpeg.snap.tiles import failing_mcus, groups
 from tests.conftest import natural_image
 
 
@@ -83,7 +78,7 @@ def test_outside_bin_equals_requantization():
     table = rng.integers(1, 40, size=(8, 8))
     t = rng.integers(-3000, 3000, size=(500, 8, 8))
     q = quantize_islow(t, table) + rng.integers(-1, 2, size=t.shape)
-    np.testing.assert_array_equal(_outside_bin(t, q, table), quantize_islow(t, table) != q)
+    np.testing.assert_array_equal(outside_bin(t, q, table), quantize_islow(t, table) != q)
 
 
 @pytest.mark.parametrize("subsampling,shape", [("4:2:0", (48, 64)), ("4:2:2", (37, 53))])
@@ -96,7 +91,7 @@ def test_numpy_projection_equals_the_torch_projection(subsampling, shape):
         project(to_canvas(torch.as_tensor(x), code), code, [torch.as_tensor(m) for m in margins]),
         code,
     ).numpy()
-    np.testing.assert_allclose(_project_image(x, code, margins), ref, atol=1e-9)
+    np.testing.assert_allclose(project_planes(x, code, margins), ref, atol=1e-9)
 
 
 def test_failing_mcus_of_the_active_groups_equal_the_whole_image_scores():
@@ -105,7 +100,7 @@ def test_failing_mcus_of_the_active_groups_equal_the_whole_image_scores():
     noisy = planes_to_image(component_planes_plain(code), code).astype(np.int16)
     noisy = noisy + np.random.default_rng(8).integers(-3, 4, noisy.shape)
     noisy = np.clip(noisy, 0, 255).astype(np.uint8)
-    scores = _mcu_scores(noisy, code)
+    scores = mcu_scores(noisy, code)
     assert (scores > 0).any() and (scores == 0).any()
-    every = _groups(code, np.ones_like(scores, dtype=bool))
-    np.testing.assert_array_equal(_failing_mcus(noisy, code, every), np.argwhere(scores > 0))
+    every = groups(code, np.ones_like(scores, dtype=bool))
+    np.testing.assert_array_equal(failing_mcus(noisy, code, every), np.argwhere(scores > 0))

@@ -9,8 +9,8 @@ from explorable_jpeg import check, compress, decode_plain, read_jpeg
 from explorable_jpeg.decoding.plain import component_planes_plain
 from explorable_jpeg.jpeg.libjpeg.forward import component_planes, encode_coefficients
 from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
+from explorable_jpeg.snap.continuous import planes_to_image
 from explorable_jpeg.snap.greedy import greedy_chroma, greedy_luma
-from explorable_jpeg.snap.pipeline import planes_to_image
 from tests.conftest import natural_image
 
 
@@ -114,7 +114,7 @@ def _bright_cyan(seed: int) -> np.ndarray:
 def test_realisable_steps_know_saturated_groups():
     """With G = B = 255 and Y fixed, a pixel cannot raise its Cb (that needs more blue):
     the +1 step is not offered for such a sample, while an unsaturated one gets both."""
-    from explorable_jpeg.snap.greedy import _realisable_steps
+    from explorable_jpeg.snap.greedy_chroma import _realisable_steps
 
     img = np.full((16, 16, 3), 128, dtype=np.uint8)
     img[:2, :2] = (224, 255, 255)  # the group of sample 0 of the Cb block (4:2:0)

@@ -71,33 +71,31 @@ def test_check_detects_a_wrong_image(rgb_image):
 @pytest.mark.parametrize("size", [(37, 53), (16, 16), (17, 33), (48, 64)])
 def test_mcu_tiles_encode_like_the_whole_image(subsampling, size):
     """snap's per-MCU simulation (edge MCUs included) matches the whole-image encoder."""
-    from explorable_jpeg import snap as snap_module
     from explorable_jpeg.jpeg.libjpeg.forward import unquantized_dct8
+    from explorable_jpeg.snap import tiles
 
-    mod = __import__("sys").modules[snap_module.__module__]
     rng = np.random.default_rng(size[0])
     img = rng.integers(0, 256, (*size, 3)).astype(np.uint8)
     _, code = _compress(img, subsampling, quality=50)
     if subsampling == "gray":
         img = img[..., 0]
     full = unquantized_dct8(img, code)
-    for g in mod._groups(code, np.ones(mod._mcu_grid(code), dtype=bool)):
-        tiles = img[mod._pixel_index(g, code)]
-        for i, t in enumerate(mod._tile_dct8(tiles, code, g)):
-            np.testing.assert_array_equal(t, full[i][mod._block_index(g, code, i)])
+    for g in tiles.groups(code, np.ones(code.mcu_grid, dtype=bool)):
+        batch = img[tiles.pixel_index(g, code)]
+        for i, t in enumerate(tiles.tile_dct8(batch, code, g)):
+            np.testing.assert_array_equal(t, full[i][tiles.block_index(g, code, i)])
 
 
 def test_banded_snap_equals_the_whole_image_contract(monkeypatch):
     """Large images are snapped in bands of MCU rows; the result is still exact."""
     import importlib
 
-    snap_module = importlib.import_module(
-        "explorable_jpeg.snap.pipeline"
-    )  # the package exports snap()
+    # the attribute explorable_jpeg.snap is the function snap(): import the module by name
+    pipeline = importlib.import_module("explorable_jpeg.snap.pipeline")
 
     img = natural_image(72, 56, seed=21)
     _, code = compress(img, quality=20, subsampling="4:2:0")
-    monkeypatch.setattr(snap_module, "BAND_PIXELS", 16 * 56)  # one MCU row per band
+    monkeypatch.setattr(pipeline, "BAND_PIXELS", 16 * 56)  # one MCU row per band
     planes = component_planes_plain(code)
     out = snap(planes, code, fallback=component_planes_plain)
     assert out.shape == img.shape
@@ -143,12 +141,12 @@ def test_refine_adam_matches_torch_optim_to_the_bit():
     arithmetic as torch.optim.Adam."""
     import torch
 
-    from explorable_jpeg.snap.pipeline import _Adam
+    from explorable_jpeg.snap.refine import Adam
 
     torch.manual_seed(0)
     a = torch.randn(3, 5, 7, dtype=torch.float64, requires_grad=True)
     b = a.detach().clone().requires_grad_(True)
-    ref, mine = torch.optim.Adam([a], lr=0.3), _Adam(b, 0.3)
+    ref, mine = torch.optim.Adam([a], lr=0.3), Adam(b, 0.3)
     for _ in range(30):
         for x in (a, b):
             x.grad = None

@@ -114,6 +114,12 @@ class JpegCode:
         """MCU size in full-resolution pixels ``(8·v_max, 8·h_max)``."""
         return 8 * self.max_v, 8 * self.max_h
 
+    @property
+    def mcu_grid(self) -> tuple[int, int]:
+        """Number of MCUs ``(rows, columns)``, partial ones at the right and bottom included."""
+        mh, mw = self.mcu_size
+        return -(-self.height // mh), -(-self.width // mw)
+
     def crop_mcus(self, row0: int, col0: int, row1: int, col1: int) -> JpegCode:
         """The code of the image region covering MCU rows ``row0:row1`` and columns ``col0:col1``.
 

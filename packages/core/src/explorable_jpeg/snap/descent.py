@@ -22,7 +22,8 @@ from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.ops.color import RGB_TO_YCBCR
 from explorable_jpeg.ops.dct import blockify, dct_blocks
 from explorable_jpeg.ops.sampling import box_downsample
-from explorable_jpeg.snap.greedy import _excess, _wrong
+from explorable_jpeg.snap.bins import out_of_bin_count, total_excess
+from explorable_jpeg.snap.tiles import McuGroup, pad_tiles, pixel_index, tile_bounds, tile_dct8
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ COLOUR_MOVES = np.array(
 )
 
 
-def jacobian(code: JpegCode, g, pad_tiles) -> np.ndarray:
+def jacobian(code: JpegCode, g: McuGroup) -> np.ndarray:
     """``(P·C, K)``: ×8 DCT coefficients (all components' blocks of a tile of group ``g``,
     flattened) per unit of each pixel channel (``C`` = 3 for RGB, 1 for gray)."""
     h, w = g.height, g.width
@@ -53,16 +54,16 @@ def jacobian(code: JpegCode, g, pad_tiles) -> np.ndarray:
     return np.concatenate(cols, axis=1)
 
 
-def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, rounds=ROUNDS):
+def descend_mcus(img: np.ndarray, code: JpegCode, g: McuGroup, rounds: int = ROUNDS) -> int:
     """Run the descent on the MCUs of group ``g`` (in place on ``img``); returns how many
-    still differ. ``sim(tiles) -> list of (N, by, bx, 8, 8)`` is the exact encoder of tiles,
-    ``bounds() -> (lo, hi)`` their bin bounds, as in :mod:`.snap`."""
-    jac = _cached_jacobian(code, g, pad_tiles)  # (P·C, K)
+    still differ. Tiles are simulated exactly by :func:`.tiles.tile_dct8` against the bin
+    bounds :func:`.tiles.tile_bounds`."""
+    jac = _cached_jacobian(code, g)  # (P·C, K)
     colour = code.is_color
     moves = COLOUR_MOVES if colour else np.array([[1], [-1]])
     effect = np.einsum("pcK,mc->pmK", jac.reshape(-1, moves.shape[1], jac.shape[1]), moves)
     effect = effect.reshape(-1, jac.shape[1]).astype(np.float32)  # (P·M, K)
-    lo, hi = bounds()
+    lo, hi = tile_bounds(code, g)
     lo = np.concatenate([a.reshape(len(a), -1) for a in lo], axis=1).astype(np.float32)
     hi = np.concatenate([a.reshape(len(a), -1) for a in hi], axis=1).astype(np.float32)
     pix = pixel_index(g, code)
@@ -71,12 +72,12 @@ def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, ro
     nm = len(moves)
 
     def exact(t_tiles):
-        t = sim(np.clip(t_tiles, 0, 255).astype(np.uint8))
+        t = tile_dct8(np.clip(t_tiles, 0, 255).astype(np.uint8), code, g)
         return np.concatenate([a.reshape(len(a), -1) for a in t], axis=1).astype(np.float32)
 
     t = exact(tiles)
-    cur = _excess(t, lo, hi)
-    wrong = _wrong(t, lo, hi)
+    cur = total_excess(t, lo, hi)
+    wrong = out_of_bin_count(t, lo, hi)
     active = np.nonzero(cur > 0)[0]
     n_top = min(TOP, len(effect))  # a one-pixel edge tile has few moves
     for _ in range(rounds):
@@ -85,7 +86,7 @@ def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, ro
         top = np.empty((len(active), n_top), dtype=np.int64)
         for s0 in range(0, len(active), CHUNK):
             a = active[s0 : s0 + CHUNK]
-            scores = _excess(t[a, None, :] + effect[None], lo[a, None], hi[a, None])
+            scores = total_excess(t[a, None, :] + effect[None], lo[a, None], hi[a, None])
             new = tiles[a].reshape(len(a), n_pix, 1, -1) + moves[None, None]
             scores[((new < 0) | (new > 255)).any(axis=-1).reshape(len(a), -1)] = np.inf
             top[s0 : s0 + CHUNK] = np.argsort(scores, axis=1, kind="stable")[:, :n_top]
@@ -95,8 +96,8 @@ def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, ro
         ai, ti = np.meshgrid(np.arange(len(active)), np.arange(n_top), indexing="ij")
         cflat[ai, ti, p] += moves[m]
         ct = exact(cand.reshape(-1, *tiles.shape[1:])).reshape(len(active), n_top, -1)
-        ce = _excess(ct, lo[active, None], hi[active, None])
-        cw = _wrong(ct, lo[active, None], hi[active, None])
+        ce = total_excess(ct, lo[active, None], hi[active, None])
+        cw = out_of_bin_count(ct, lo[active, None], hi[active, None])
         ce = np.where(cw <= wrong[active, None], ce, np.inf)  # never more coefficients off
         best = ce.argmin(axis=1)
         gain = ce[np.arange(len(active)), best] < cur[active]
@@ -110,21 +111,21 @@ def descend_mcus(img, code: JpegCode, g, sim, bounds, pad_tiles, pixel_index, ro
     return int((cur > 0).sum())
 
 
-_JAC: dict = {}
+_JAC: dict[tuple, np.ndarray] = {}
 
 
-def _cached_jacobian(code, g, pad_tiles):
+def _cached_jacobian(code: JpegCode, g: McuGroup) -> np.ndarray:
     key = (
         code.is_color,
         tuple((c.h_samp, c.v_samp) for c in code.components),
         g.height,
         g.width,
         tuple(g.blocks),
-        code.height % (8 * code.max_v),
-        code.width % (8 * code.max_h),
+        code.height % code.mcu_size[0],
+        code.width % code.mcu_size[1],
     )
     if key not in _JAC:
         if len(_JAC) > 64:
             _JAC.clear()
-        _JAC[key] = jacobian(code, g, pad_tiles)
+        _JAC[key] = jacobian(code, g)
     return _JAC[key]
