@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from explorable_jpeg.jpeg.code import JpegCode
+from explorable_jpeg.jpeg.libjpeg.forward import padded_rows
 from explorable_jpeg.ops.dct import blockify, dct_blocks, idct_blocks, unblockify
 from explorable_jpeg.ops.sampling import box_downsample, box_upsample
 
@@ -39,20 +40,10 @@ def _as_tensor(x) -> torch.Tensor:
 
 
 def canvas_rows(code: JpegCode, index: int) -> np.ndarray:
-    """Row of the image that libjpeg uses for each canvas row of component ``index``.
-
-    libjpeg pads the full-resolution image to a multiple of ``v_max`` rows by repeating the
-    last row, down-samples, then repeats the last *down-sampled* row. In full-resolution
-    terms: repeat the last row up to the multiple of ``v_max``, then cycle the last ``fy``
-    rows (so every padded box averages like the last real box).
-    """
+    """Row of the image that libjpeg uses for each canvas row of component ``index``
+    (:func:`~explorable_jpeg.jpeg.libjpeg.forward.padded_rows`)."""
     hp, _ = code.padded_size()
-    h = code.height
-    fy, _ = code.factors(index)
-    hv = -(-h // code.max_v) * code.max_v
-    r = np.arange(hp)
-    idx = np.where(r < hv, r, hv - fy + (r - hv) % fy)
-    return np.minimum(idx, h - 1)
+    return padded_rows(code.height, code.max_v, code.factors(index)[0], hp)
 
 
 def to_canvas(planes, code: JpegCode):

@@ -45,7 +45,7 @@ import weakref
 import numpy as np
 
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds
+from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, padded_rows
 from explorable_jpeg.ops.dct import dct_matrix
 
 EPS_SAMPLE = 1.0
@@ -91,12 +91,10 @@ def _block_map(
 def _source_map(rows: bool, size: int, padded: int, f: int, fmax: int) -> np.ndarray:
     """Source index of each of ``padded`` full-resolution rows (or columns) under libjpeg's
     padding of an image ``size`` long: replication, and for rows beyond the last multiple
-    of the maximum factor a cycle over the last ``f`` rows (as :mod:`.snap` models it)."""
-    r = np.arange(padded)
+    of the maximum factor a cycle over the last ``f`` rows (:func:`padded_rows`)."""
     if not rows:  # columns: plain replication of the last column
-        return np.minimum(r, size - 1)
-    hv = -(-size // fmax) * fmax
-    return np.minimum(np.where(r < hv, r, hv - f + (r - hv) % f), size - 1)
+        return np.minimum(np.arange(padded), size - 1)
+    return padded_rows(size, fmax, f, padded)
 
 
 def unreachable_blocks(code: JpegCode) -> list[np.ndarray]:

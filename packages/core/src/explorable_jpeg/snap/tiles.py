@@ -17,6 +17,7 @@ from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.jpeg.libjpeg.forward import (
     bin_bounds,
     fdct_islow,
+    padded_rows,
     sample_planes,
     ycc_planes,
 )
@@ -140,14 +141,11 @@ def failing_mcus(img: np.ndarray, code: JpegCode, groups: list[McuGroup]) -> np.
 
 
 def pad_tiles(tiles: np.ndarray, code: JpegCode, g: McuGroup) -> np.ndarray:
-    """Pad ``(N, h, w, C)`` tiles to whole MCUs as libjpeg does (see ``canvas_rows``)."""
+    """Pad ``(N, h, w, C)`` tiles to whole MCUs as libjpeg does (:func:`padded_rows`)."""
     mh, mw = code.mcu_size
     cols = np.minimum(np.arange(mw), g.width - 1)
-    hv = -(-g.height // code.max_v) * code.max_v
-    r = np.arange(mh)
     out = []
     for i in range(tiles.shape[-1]):
-        fy, _ = code.factors(i)
-        rows = np.minimum(np.where(r < hv, r, hv - fy + (r - hv) % fy), g.height - 1)
+        rows = padded_rows(g.height, code.max_v, code.factors(i)[0], mh)
         out.append(tiles[:, rows][:, :, cols, i])
     return np.stack(out, axis=-1)

@@ -227,6 +227,21 @@ def downsample_libjpeg(plane, fy: int, fx: int):
     return (s + n // 2) // n
 
 
+def padded_rows(height: int, max_v: int, fy: int, n: int) -> np.ndarray:
+    """The image row (``0 … height − 1``) that libjpeg uses for each of ``n`` full-resolution
+    rows of a component with vertical box ``fy``.
+
+    libjpeg pads the image to a multiple of ``max_v`` rows by repeating the last row,
+    down-samples, then repeats the last *down-sampled* row. In full-resolution terms: repeat
+    the last row up to the multiple of ``max_v``, then cycle the last ``fy`` rows (every
+    padded box then averages like the last real box). :func:`sample_planes` pads integer
+    planes in libjpeg's own order (faster there: fewer rows to down-sample); float canvases
+    and tiles index with this."""
+    hv = -(-height // max_v) * max_v
+    r = np.arange(n)
+    return np.minimum(np.where(r < hv, r, hv - fy + (r - hv) % fy), height - 1)
+
+
 def sample_planes(
     full: list[np.ndarray], code: JpegCode, height: int, width: int, blocks: list[tuple[int, int]]
 ) -> list[np.ndarray]:
