@@ -96,8 +96,18 @@ def test_banded_snap_equals_the_whole_image_contract(monkeypatch):
     img = natural_image(72, 56, seed=21)
     _, code = compress(img, quality=20, subsampling="4:2:0")
     monkeypatch.setattr(pipeline, "BAND_PIXELS", 16 * 56)  # one MCU row per band
+    bands = []
+    inner = pipeline.snap
+
+    def spy(planes, code, *args, **kwargs):
+        if kwargs.get("_bands") is False:
+            bands.append(code.height)
+        return inner(planes, code, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "snap", spy)  # the bands call the module's snap
     planes = component_planes_plain(code)
     out = snap(planes, code, fallback=component_planes_plain)
+    assert bands == [16, 16, 16, 16, 8]  # 72 rows: four whole MCU rows and a half one
     assert out.shape == img.shape
     assert check(code, out).consistent
 

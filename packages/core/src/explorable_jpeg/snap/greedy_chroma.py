@@ -52,7 +52,8 @@ def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
 
 def _bias(cols: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """libjpeg's rounding bias of the down-sampled sum at output columns ``cols``
-    (:func:`.encoder.downsample_libjpeg`): ``sample = (sum + bias) // (fy·fx)``."""
+    (:func:`explorable_jpeg.jpeg.libjpeg.forward.downsample_libjpeg`):
+    ``sample = (sum + bias) // (fy·fx)``."""
     if (fy, fx) == (1, 2):
         return cols % 2
     if (fy, fx) == (2, 2):
