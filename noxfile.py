@@ -67,7 +67,7 @@ def _gpu_present() -> bool:
 
 def _session_python_info(session: nox.Session) -> tuple[str, str]:
     """Return (cpython tag like 'cp311', sys.platform) of the session interpreter."""
-    out = session.run(
+    out = session.run_install(
         "python",
         "-c",
         "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}', sys.platform)",
@@ -88,7 +88,7 @@ def _installed_torch_ok(session: nox.Session, want_cuda: bool) -> bool:
         "    v = torch.__version__.split('+')[0].split('.')\n"
         "    print('TORCH', v[0], v[1], int(torch.version.cuda is not None))\n"
     )
-    out = str(session.run("python", "-c", code, silent=True))
+    out = str(session.run_install("python", "-c", code, silent=True))
     for line in out.splitlines():
         parts = line.split()
         if parts and parts[0] == "TORCH" and len(parts) == 4:
