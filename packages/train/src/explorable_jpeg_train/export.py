@@ -1,10 +1,10 @@
 """Export a training run (``luma.npz``/``chroma.npz`` + ``config.json``) as fp16 safetensors.
 
     python -m explorable_jpeg_train.export RUN_DIR OUT_DIR [--card CARD.md] [--ensemble 2]
-    python -m explorable_jpeg_train.export ZMAP_RUN_DIR OUT_DIR --only-gan --gan-card CARD.md
+    python -m explorable_jpeg_train.export GAN_RUN_DIR OUT_DIR --only-gan --gan-card CARD.md
 
 An L1 run (z_channels 0) gives ``OUT_DIR/l1`` and ``OUT_DIR/gan`` (the L1 model converted
-with zero z weights); a run with z (``zmap``) gives ``OUT_DIR/gan``. Each folder holds
+with zero z weights); a run with z (a ``gan/`` run dir) gives ``OUT_DIR/gan``. Each folder holds
 ``config.json``, fp16 ``model.safetensors`` and, if given, the model card as ``README.md``.
 ``--ensemble N`` writes the l1 decoder's default self-ensemble (``config.json``'s
 ``"ensemble"``, see ``Decoder.decode``); the gan variant always gets 1.

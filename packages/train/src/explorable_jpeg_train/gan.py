@@ -1,6 +1,6 @@
 """GAN phases: ``gan_luma``, then ``gan_chroma`` with the (new) luma net fixed.
 
-Initialisation: ``[gan] init`` — an npz run dir (``l1``/``zmap`` output) or a weights folder
+Initialisation: ``[gan] init`` — an npz run dir (``l1/`` or ``gan/``) or a weights folder
 (``weights/l1`` or ``weights/gan``); empty means this run's ``l1/``. ``[gan] chroma_init``
 takes the chroma net from another source (e.g. an earlier gan's). Networks get z inputs
 (64 channels per block); z weights absent from the source start at zero, so training starts
@@ -19,7 +19,8 @@ exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 Chroma: the same with the chroma critic; the chroma net is conditioned on the luma decoded
 with z1 by the fixed luma net (or, with probability ``p_gt_luma``, the true luma); the range
 loss is taken after conversion to RGB. With ``n_critic = 0`` or ``w_adv = 0`` this is the
-map phase of ``zmap.py``. Outputs ``<run_dir>/gan/{luma,chroma}.npz`` + ``config.json``.
+map phase of gan v1 (``zmap.py`` at git tag ``v1-train-l1-zmap``).
+Outputs ``<run_dir>/gan/{luma,chroma}.npz`` + ``config.json``.
 """
 
 from __future__ import annotations
