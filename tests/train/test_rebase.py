@@ -1,11 +1,11 @@
-"""Moving a gan onto a newer l1 decoder by weight arithmetic (``explorable_jpeg_train.rebase``)."""
+"""Moving a gan onto a newer l1 decoder by weight arithmetic (``tools.rebase``)."""
 
 import pytest
 import torch
 
 from explorable_jpeg.decoding.decoder import Decoder, WeightsError
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
-from explorable_jpeg_train import rebase as rb
+from explorable_jpeg_train.tools import rebase as rb
 
 
 def _l1(channels: int = 8, seed: int = 0) -> Decoder:

@@ -1,11 +1,11 @@
-"""Interpolating two gan decoders (``explorable_jpeg_train.soup``)."""
+"""Interpolating two gan decoders (``explorable_jpeg_train.tools.soup``)."""
 
 import pytest
 import torch
 
 from explorable_jpeg.decoding.decoder import Decoder, WeightsError
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
-from explorable_jpeg_train import soup as sp
+from explorable_jpeg_train.tools import soup as sp
 
 
 def _gan(channels: int = 8, seed: int = 0) -> Decoder:

@@ -16,7 +16,7 @@ from explorable_jpeg_train import checkpoint, distributed, losses
 from explorable_jpeg_train.__main__ import main
 from explorable_jpeg_train.config import CriticConfig, load_config
 from explorable_jpeg_train.critic import chroma_critic, luma_critic
-from explorable_jpeg_train.upload import main as upload_main
+from explorable_jpeg_train.tools.upload import main as upload_main
 from tests.conftest import natural_image
 
 CONFIGS = Path(__file__).parents[2] / "packages" / "train" / "configs"
