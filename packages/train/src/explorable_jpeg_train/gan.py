@@ -35,6 +35,8 @@ from torch import nn
 
 from explorable_jpeg.jpeg.tables import ijg_tables
 from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
+from explorable_jpeg.models.blocks import Z_CHANNELS as Z
+from explorable_jpeg.models.blocks import load_with_zero_z
 from explorable_jpeg.models.luma import coefficients_to_pixels
 from explorable_jpeg.ops.color import ycbcr_to_rgb
 
@@ -65,17 +67,11 @@ from .loop import (
 )
 
 logger = logging.getLogger("explorable_jpeg_train")
-Z = 64
 
 
 def _with_z(cls, ccls, cfg: dict, state: dict) -> nn.Module:
-    net = cls(ccls(**{**cfg, "z_channels": Z}))
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    if unexpected or any("z_proj" not in k for k in missing):
-        raise ValueError(f"init weights do not fit: missing {missing}, unexpected {unexpected}")
-    for k in missing:
-        nn.init.zeros_(net.get_parameter(k))
-    return net
+    """The ``cls`` network of ``cfg`` with z inputs, ``state`` loaded, missing z weights 0."""
+    return load_with_zero_z(cls(ccls(**{**cfg, "z_channels": Z})), state)
 
 
 def init_source(ctx: Context) -> Path:

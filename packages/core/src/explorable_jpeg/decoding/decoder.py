@@ -13,14 +13,10 @@ with no name, or when the Hub cannot be reached — the weights bundled in this 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
-import socket
-import urllib.parse
-from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,9 +24,11 @@ from torch import nn
 
 from explorable_jpeg.consistency.projection import displace, project_tensor
 from explorable_jpeg.decoding.plain import component_planes_plain
-from explorable_jpeg.errors import ExplorableJpegError, InvalidImageError
+from explorable_jpeg.decoding.tiling import TILE_BLOCKS, TRIM_PIXELS, tiled, trim_heap
+from explorable_jpeg.errors import InvalidImageError, WeightsError
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
+from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig, hub
+from explorable_jpeg.models.blocks import Z_CHANNELS, load_with_zero_z
 from explorable_jpeg.models.luma import coefficients_to_pixels
 from explorable_jpeg.ops.dct import blocks_to_channels, idct_blocks, unblockify
 from explorable_jpeg.ops.sampling import pad_replicate, upsample_display
@@ -51,24 +49,41 @@ Variant = Literal["l1", "gan"]
 VARIANTS: tuple[str, ...] = ("l1", "gan")
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_HUB_REPO = "explorable-jpeg/explorable-jpeg"
-Z_CHANNELS = 64
-TILE_BLOCKS = 96  # tile size in blocks for large images (768 px of luma)
+
+__all__ = [
+    "BUNDLED_WEIGHTS",
+    "DEFAULT_HUB_REPO",
+    "TILE_BLOCKS",
+    "TRIM_PIXELS",
+    "VARIANTS",
+    "Z_CHANNELS",
+    "Decoder",
+    "Variant",
+    "WeightsError",
+]
 
 
-class WeightsError(ExplorableJpegError, ValueError):
-    """Weights or config that do not match the networks (wrong shapes, missing keys)."""
-
-
-def _to_tensor(a: np.ndarray, device: torch.device, dtype=torch.float32) -> torch.Tensor:
+def _to_tensor(
+    a: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
 
 
 class Decoder(nn.Module):
     """Luma + chroma networks for one variant (``l1``: no z; ``gan``: z in [−1, 1]^64/block).
 
-    Example:
-        >>> dec = Decoder.from_pretrained(variant="l1")  # bundled weights
-        >>> image = dec.decode(read_jpeg("photo.jpg"))  # doctest: +SKIP
+    Example (bundled weights, a tiny JPEG made on the fly):
+        >>> import io
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> from explorable_jpeg import check, read_jpeg
+        >>> buf = io.BytesIO()
+        >>> Image.new("RGB", (24, 16), (200, 120, 40)).save(buf, "JPEG", quality=30)
+        >>> code = read_jpeg(buf.getvalue())
+        >>> dec = Decoder.from_pretrained(variant="l1", device="cpu")
+        >>> image = dec.decode(code)
+        >>> image.shape, check(code, image).consistent
+        ((16, 24, 3), True)
     """
 
     def __init__(
@@ -96,7 +111,7 @@ class Decoder(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def config_dict(self) -> dict:
+    def config_dict(self) -> dict[str, Any]:
         return {
             "variant": self.variant,
             "luma": dataclasses.asdict(self.luma.config),
@@ -105,7 +120,8 @@ class Decoder(nn.Module):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> Decoder:
+    def from_config(cls, config: dict[str, Any]) -> Decoder:
+        """The decoder (random weights) that ``config`` (:meth:`config_dict`) describes."""
         try:
             luma = LumaNet(LumaNetConfig(**config["luma"]))
             chroma = ChromaNet(ChromaNetConfig(**config["chroma"]))
@@ -113,47 +129,16 @@ class Decoder(nn.Module):
         except (KeyError, TypeError, ValueError) as exc:
             raise WeightsError(f"bad decoder config: {exc}") from None
 
-    def save_pretrained(self, folder: str | os.PathLike, card: str | None = None) -> None:
+    def save_pretrained(self, folder: str | os.PathLike[str], card: str | None = None) -> None:
         """Write ``config.json`` and fp16 ``model.safetensors`` (and ``README.md``) to folder."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().half().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
-        (folder / "config.json").write_text(json.dumps(self.config_dict(), indent=2) + "\n")
-        if card is not None:
-            (folder / "README.md").write_text(card)
+        hub.save_folder(folder, self.state_dict(), self.config_dict(), torch.float16, card)
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike, device: str | torch.device = "cpu"):
+    def from_folder(
+        cls, folder: str | os.PathLike[str], device: str | torch.device = "cpu"
+    ) -> Decoder:
         """Load ``config.json`` + ``model.safetensors`` from a local folder."""
-        folder = Path(folder)
-        cfg_path, w_path = folder / "config.json", folder / "model.safetensors"
-        if not cfg_path.is_file() or not w_path.is_file():
-            raise WeightsError(f"{folder} has no config.json + model.safetensors")
-        try:
-            config = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise WeightsError(f"{cfg_path} is not valid JSON: {exc}") from None
-        return cls._from_files(config, w_path, device)
-
-    @classmethod
-    def _from_files(cls, config: dict, weights: Path, device) -> Decoder:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        model = cls.from_config(config)
-        try:
-            state = load_file(str(weights))
-        except (SafetensorError, OSError) as exc:
-            raise WeightsError(f"cannot read weights {weights}: {exc}") from None
-        try:
-            model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise WeightsError(f"weights {weights} do not fit the config: {first}") from None
-        return model.to(device).eval()
+        return hub.load_folder(folder, cls.from_config, WeightsError, device)
 
     @classmethod
     def from_pretrained(
@@ -186,7 +171,7 @@ class Decoder(nn.Module):
             return cls.from_folder(sub if (sub / "config.json").is_file() else path, dev)
         repo = str(name_or_path)
         try:
-            cfg_file, w_file = _hub_files(repo, variant, revision)
+            cfg_file, w_file = hub.hub_files(repo, variant, revision)
         except Exception as exc:  # network, auth, missing repo: fall back, loudly
             logger.warning(
                 "could not load %s (%s) from the Hugging Face Hub (%s); "
@@ -196,8 +181,8 @@ class Decoder(nn.Module):
                 type(exc).__name__,
             )
             return cls.from_folder(BUNDLED_WEIGHTS / variant, dev)
-        config = json.loads(Path(cfg_file).read_text())
-        return cls._from_files(config, Path(w_file), dev)
+        config = hub.read_config(cfg_file, WeightsError)
+        return hub.load_weights(config, w_file, cls.from_config, WeightsError, dev)
 
     def to_gan(self) -> Decoder:
         """An explorable copy of an L1 decoder whose z weights are zero (same outputs at start)."""
@@ -207,12 +192,8 @@ class Decoder(nn.Module):
         cfg["luma"]["z_channels"] = Z_CHANNELS
         cfg["chroma"]["z_channels"] = Z_CHANNELS
         gan = Decoder.from_config(cfg).to(self.device)
-        missing, unexpected = gan.load_state_dict(self.state_dict(), strict=False)
-        if unexpected or any("z_proj" not in k for k in missing):
-            raise WeightsError(f"cannot convert to gan: {missing} {unexpected}")
-        for name, p in gan.named_parameters():
-            if "z_proj" in name:
-                nn.init.zeros_(p)
+        without_z = {k: v for k, v in self.state_dict().items() if "z_proj" not in k}
+        load_with_zero_z(gan, without_z)
         return gan.eval()
 
     # ------------------------------------------------------------------ z
@@ -226,7 +207,7 @@ class Decoder(nn.Module):
         g = torch.Generator().manual_seed(int(seed) if seed is not None else 0)
         return torch.rand(self.z_shape(code), generator=g) * 2 - 1
 
-    def _check_z(self, code: JpegCode, z) -> torch.Tensor | None:
+    def _check_z(self, code: JpegCode, z: torch.Tensor | np.ndarray | None) -> torch.Tensor | None:
         if self.z_channels == 0:
             return None
         if z is None:
@@ -266,7 +247,7 @@ class Decoder(nn.Module):
         coeffs = None  # the sum starts from the first view: no full-size copy for one view
         for k in views:
             tk = table_forward(ty, k)
-            out = _tiled(
+            out = tiled(
                 lambda q, z_, tk=tk: self.luma(q, tk, z_),
                 [coefficients_forward(qy, k), None if zy is None else grid_forward(zy, k)],
                 [1, 1],
@@ -281,7 +262,7 @@ class Decoder(nn.Module):
         luma = coefficients_to_pixels(coeffs, ty)[0]
         del coeffs, out, back, qy, zy  # the luma stage's full-size tensors: not needed below
         if hp * wp > TRIM_PIXELS:
-            _trim_heap()  # the luma tiles' freed activations
+            trim_heap()  # the luma tiles' freed activations
         fy, fx = code.factors(0)
         luma = pad_replicate(upsample_display(luma, fy, fx), hp, wp)[:hp, :wp]
         if (fy, fx) != (1, 1):
@@ -308,7 +289,7 @@ class Decoder(nn.Module):
         for k in chroma_views:
             tk = table_forward(tabs[0][None], k)
             fk = (fac[1], fac[0]) if k & 4 else fac
-            out = _tiled(
+            out = tiled(
                 lambda y, u, z_, tk=tk, fk=fk: self.chroma(y, u, tk, fk, z_),
                 [grid_forward(luma[None, None], k), grid_forward(up, k)]
                 + [None if zt is None else grid_forward(zt[None], k)],
@@ -332,14 +313,14 @@ class Decoder(nn.Module):
             planes[k + 1] = project_tensor(pred[k], qs[k], tabs[k], code.factors(k + 1))
         del pred
         if hp * wp > TRIM_PIXELS:
-            _trim_heap()
+            trim_heap()
         return planes[:, : code.height, : code.width]
 
     @torch.inference_mode()
     def decode(
         self,
         code: JpegCode,
-        z=None,
+        z: torch.Tensor | np.ndarray | None = None,
         seed: int | None = None,
         ensemble: int | None = None,
         field: torch.Tensor | None = None,
@@ -368,96 +349,3 @@ class Decoder(nn.Module):
     def sample(self, code: JpegCode, n: int, seed: int = 0) -> list[np.ndarray]:
         """``n`` decodings with random z drawn from seeds ``seed, seed+1, …``."""
         return [self.decode(code, seed=seed + k) for k in range(n)]
-
-
-TRIM_PIXELS = 4_000_000
-"""Above this many pixels ``decode_planes`` hands freed heap memory back to the system."""
-
-
-def _trim_heap() -> None:
-    """``malloc_trim(0)`` where the C library is glibc (a no-op elsewhere).
-
-    The tiles' activations (a few MB each) are freed into glibc's heap, which keeps them
-    mapped: after a 12 MP decode about 300 MB of freed memory stayed resident and added to
-    the snap's peak. Trimming returns it to the system and takes milliseconds."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
-
-
-def _hub_reachable(timeout: float = 2.0) -> bool:
-    """Can a TCP connection to the Hub endpoint be opened within ``timeout`` seconds?
-
-    ``hf_hub_download`` spends tens of seconds in retries on an unreachable network; this
-    probe lets an offline machine go straight to the local cache. Skipped (assumed
-    reachable) when a proxy is configured, since the probe would bypass it.
-    """
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True
-    from huggingface_hub import constants
-
-    url = urllib.parse.urlparse(constants.ENDPOINT)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
-def _hub_files(repo: str, variant: str, revision: str | None) -> tuple[str, str]:
-    from huggingface_hub import constants, hf_hub_download
-
-    offline = bool(constants.HF_HUB_OFFLINE) or not _hub_reachable()
-    if offline:
-        logger.info("Hugging Face Hub offline or unreachable: looking in the local cache")
-    kw = {"repo_id": repo, "revision": revision, "subfolder": variant, "local_files_only": offline}
-    cfg = hf_hub_download(filename="config.json", **kw)
-    weights = hf_hub_download(filename="model.safetensors", **kw)
-    return cfg, weights
-
-
-def _tiled(
-    fn: Callable[..., torch.Tensor],
-    inputs: list[torch.Tensor | None],
-    scales: list[int],
-    out_scale: int,
-    halo: int,
-    tile: int | None,
-) -> torch.Tensor:
-    """Apply a block-grid network in overlapping tiles.
-
-    ``inputs[i]`` has spatial size ``scales[i] × (gh, gw)`` for a block grid ``(gh, gw)``;
-    the output has ``out_scale × (gh, gw)``. Tiles of ``tile`` blocks get ``halo`` extra
-    blocks of context on each side (the receptive field), so the result equals the untiled
-    one up to floating-point summation order.
-    """
-    ref = next(x for x, s in zip(inputs, scales, strict=True) if x is not None)
-    gh = ref.shape[-2] // scales[inputs.index(ref)]
-    gw = ref.shape[-1] // scales[inputs.index(ref)]
-    if tile is None or (gh <= tile and gw <= tile):
-        return fn(*inputs)
-    rows = []
-    for y0 in range(0, gh, tile):
-        cols = []
-        for x0 in range(0, gw, tile):
-            y1, x1 = min(y0 + tile, gh), min(x0 + tile, gw)
-            a0, b0 = max(y0 - halo, 0), max(x0 - halo, 0)
-            a1, b1 = min(y1 + halo, gh), min(x1 + halo, gw)
-            part = [
-                None if x is None else x[..., a0 * s : a1 * s, b0 * s : b1 * s]
-                for x, s in zip(inputs, scales, strict=True)
-            ]
-            out = fn(*part)
-            o = out_scale
-            cols.append(out[..., (y0 - a0) * o : (y1 - a0) * o, (x0 - b0) * o : (x1 - b0) * o])
-        rows.append(torch.cat(cols, dim=-1))
-    return torch.cat(rows, dim=-2)

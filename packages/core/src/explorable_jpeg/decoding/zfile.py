@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import ZFileError
 from explorable_jpeg.jpeg.code import JpegCode
 
-
-class ZFileError(ExplorableJpegError, ValueError):
-    """A z file that cannot be read, is corrupt, or belongs to another JPEG."""
+__all__ = ["ZFileError", "code_fingerprint", "load_z", "save_z"]
 
 
 def code_fingerprint(code: JpegCode) -> str:

@@ -17,15 +17,11 @@ from typing import Any
 import torch
 
 from explorable_jpeg.decoding.zfile import code_fingerprint
-from explorable_jpeg.explore.objectives.base import ExplorationError
+from explorable_jpeg.errors import ExplorationFileError
 from explorable_jpeg.explore.state import History, State
 from explorable_jpeg.jpeg.code import JpegCode
 
 FILE_VERSION = 2
-
-
-class ExplorationFileError(ExplorationError):
-    """An exploration file that cannot be read, is corrupt, or belongs to another JPEG."""
 
 
 def _name(path: str | os.PathLike) -> str:

@@ -13,11 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
-from explorable_jpeg.explore.objectives.base import ExplorationError
-
-
-class UnknownToolError(ExplorationError):
-    """``apply`` was asked for a tool that does not exist."""
+from explorable_jpeg.errors import ExplorationError, UnknownToolError
 
 
 @dataclasses.dataclass(frozen=True)

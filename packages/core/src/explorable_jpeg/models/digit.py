@@ -18,23 +18,29 @@ with photo-like augmentation) ship in ``weights/digits/`` as ``config.json`` +
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import DigitWeightsError
+from explorable_jpeg.models import hub
 
 DIGIT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "digits"
 NUM_CLASSES = 10
 EPS = 1e-2  # std floor of the per-image standardisation (on the [0, 1] scale)
 
-
-class DigitWeightsError(ExplorableJpegError, ValueError):
-    """The digit classifier's weights are missing or do not fit its config."""
+__all__ = [
+    "DIGIT_WEIGHTS",
+    "DigitNet",
+    "DigitNetConfig",
+    "DigitWeightsError",
+    "fit_square",
+    "standardise",
+]
 
 
 @dataclasses.dataclass
@@ -101,39 +107,29 @@ class DigitNet(nn.Module):
         return self.forward(gray).softmax(-1)
 
     # ------------------------------------------------------------------ IO
-    def save_pretrained(self, folder: str | os.PathLike, card: str | None = None) -> None:
+    def save_pretrained(self, folder: str | os.PathLike[str], card: str | None = None) -> None:
         """Write ``config.json`` and ``model.safetensors`` (fp32; the net is small)."""
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().float().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
         cfg = dataclasses.asdict(self.config)
         cfg["widths"] = list(cfg["widths"])
-        (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        if card is not None:
-            (folder / "README.md").write_text(card)
+        hub.save_folder(folder, self.state_dict(), cfg, torch.float32, card)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DigitNet:
+        """The classifier (random weights) that a ``config.json`` describes."""
+        try:
+            return cls(DigitNetConfig(**config))
+        except (TypeError, ValueError) as exc:
+            raise DigitWeightsError(f"bad digit classifier config: {exc}") from None
 
     @classmethod
     def from_pretrained(
-        cls, folder: str | os.PathLike | None = None, device: str | torch.device = "cpu"
+        cls, folder: str | os.PathLike[str] | None = None, device: str | torch.device = "cpu"
     ) -> DigitNet:
-        """Load from ``folder`` (default: the bundled weights), in eval mode."""
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        """Load from ``folder`` (default: the bundled weights), in eval mode.
 
-        folder = Path(folder) if folder is not None else DIGIT_WEIGHTS
-        cfg_path, w_path = folder / "config.json", folder / "model.safetensors"
-        if not cfg_path.is_file() or not w_path.is_file():
-            raise DigitWeightsError(f"{folder} has no config.json + model.safetensors")
-        try:
-            model = cls(DigitNetConfig(**json.loads(cfg_path.read_text())))
-            state = load_file(str(w_path))
-            model.load_state_dict(state, strict=True)
-        except (json.JSONDecodeError, TypeError, SafetensorError, OSError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DigitWeightsError(
-                f"cannot load digit classifier from {folder}: {first}"
-            ) from None
-        return model.to(device).eval()
+        >>> net = DigitNet.from_pretrained()
+        >>> net.probabilities(torch.zeros(2, 28, 20)).shape
+        torch.Size([2, 10])
+        """
+        root = Path(folder) if folder is not None else DIGIT_WEIGHTS
+        return hub.load_folder(root, cls.from_config, DigitWeightsError, device)

@@ -18,16 +18,9 @@ import dataclasses
 
 import torch
 
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import ExplorationError as ExplorationError
+from explorable_jpeg.errors import RegionError as RegionError
 from explorable_jpeg.jpeg.code import JpegCode
-
-
-class ExplorationError(ExplorableJpegError, ValueError):
-    """An exploration request that cannot be carried out (bad tool, parameters or region)."""
-
-
-class RegionError(ExplorationError):
-    """The selection is empty, lies outside the image, or has the wrong size."""
 
 
 @dataclasses.dataclass
