@@ -9,14 +9,26 @@ from explorable_jpeg.ops.dct import (
     blocks_to_channels,
     channels_to_blocks,
     dct_blocks,
+    dct_matrix,
     idct_blocks,
     unblockify,
 )
 from explorable_jpeg.ops.sampling import box_downsample, box_upsample, upsample_display
 
 
-def test_dct_matrix_is_orthonormal():
-    np.testing.assert_allclose(DCT_MATRIX @ DCT_MATRIX.T, np.eye(8), atol=1e-12)
+@pytest.mark.parametrize("size", [8, 16])
+def test_dct_matrix_is_orthonormal(size):
+    c = dct_matrix(size)
+    np.testing.assert_allclose(c @ c.T, np.eye(size), atol=1e-12)
+    assert np.array_equal(dct_matrix(), DCT_MATRIX)
+
+
+def test_16_point_dct_even_rows_are_the_8_point_rows_mirrored():
+    """DCT-II of length 2N, even frequencies: ``C₁₆[2k, n] = C₈[k, n] / √2`` for n < 8 and
+    ``C₈[k, 15 − n] / √2`` for n ≥ 8 (the 8-point DCT of ``x[n] + x[15 − n]``)."""
+    c8, c16 = dct_matrix(8), dct_matrix(16)
+    expected = np.concatenate([c8, c8[:, ::-1]], axis=1) / np.sqrt(2)
+    np.testing.assert_allclose(c16[::2], expected, atol=1e-12)
 
 
 def test_dct_dc_of_constant_block_is_8_times_value():

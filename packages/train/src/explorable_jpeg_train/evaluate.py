@@ -62,17 +62,15 @@ import numpy as np
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.ops.color import rgb_to_ycbcr
 
 from . import metrics as M
+from .eval_data import REPO, load_images, luma, to_gray
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".ppm")
 NEURAL = ("l1", "gan")
 KNOWN_MODELS = ("libjpeg", "jpegqs", "plain", *NEURAL)
 DEFAULT_MODELS = "libjpeg,jpegqs,plain,l1x1,l1,l1x8,gan"
-REPO = Path(__file__).resolve().parents[4]
 DEFAULT_SETS = (REPO.parent / "shared/datasets/photos/val", REPO / "data_cache/eval2")
 METRIC_KEYS = ("psnr_y", "psnr_b", "ssim", "stlpips", "stlpips_vgg", "gain_db", "diversity")
 OTHER_KEYS = ("identical_fraction", "decode_s")
@@ -88,39 +86,6 @@ LABELS = {
 
 # name -> f(code, jpeg_bytes, seed) -> uint8 image
 DecodeFn = Callable[[ej.JpegCode, bytes, int], np.ndarray]
-
-
-def load_images(folder: str | Path, max_side: int | None = None) -> list[tuple[str, np.ndarray]]:
-    """``(name, uint8 RGB (H, W, 3))`` for every lossless image of ``folder``, sorted by name.
-
-    With ``max_side`` larger images are down-scaled (LANCZOS) so their long side fits.
-    """
-    folder = Path(folder)
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise FileNotFoundError(f"no PNG/BMP/TIFF images in {folder}")
-    out = []
-    for p in paths:
-        with Image.open(p) as im:
-            rgb = im.convert("RGB")
-        if max_side and max(rgb.size) > max_side:
-            f = max(rgb.size) / max_side
-            rgb = rgb.resize(
-                (round(rgb.width / f), round(rgb.height / f)), Image.Resampling.LANCZOS
-            )
-        out.append((p.name, np.asarray(rgb)))
-    return out
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """The luma PIL's ``convert("L")`` gives (ITU-R 601, rounded), as uint8 ``(H, W)``."""
-    return np.asarray(Image.fromarray(rgb).convert("L"))
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """Float Y in [0, 255]: the image itself for gray, the JFIF Y of RGB."""
-    x = np.asarray(image, dtype=np.float64)
-    return x if x.ndim == 2 else rgb_to_ycbcr(x)[..., 0]
 
 
 psnr = M.psnr  # kept importable from here

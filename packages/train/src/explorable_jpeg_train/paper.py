@@ -39,9 +39,10 @@ from PIL import Image
 import explorable_jpeg as ej
 from explorable_jpeg.jpeg.libjpeg.forward import downsample_libjpeg
 from explorable_jpeg.ops.color import rgb_to_ycbcr, rgb_to_ycbcr_libjpeg, ycbcr_to_rgb
+from explorable_jpeg.ops.dct import blockify, dct_blocks, dct_matrix
 from explorable_jpeg.ops.sampling import box_downsample  # our decoder's model D
 
-from .evaluate import REPO, load_images, luma
+from .eval_data import REPO, load_images, luma
 from .metrics import diversity
 
 log = logging.getLogger(__name__)
@@ -50,28 +51,17 @@ PAPER_SUPP_D_RMSE = 0.009137
 DIGITS_PNG = REPO.parent / "shared/datasets/digits/digits.png"
 
 
-def dct_matrix(n: int) -> np.ndarray:
-    """Orthonormal DCT-II matrix ``C`` (``X = C x C^T`` for an n×n block)."""
-    k = np.arange(n)[:, None]
-    i = np.arange(n)[None, :]
-    c = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    c[0] /= np.sqrt(2.0)
-    return c
+def _dct8(plane: np.ndarray) -> np.ndarray:
+    """The JPEG 8×8 block DCT ``C₈ X C₈ᵀ`` of a plane: ``(H/8, W/8, 8, 8)``."""
+    return dct_blocks(blockify(plane))
 
 
-def _blocks(plane: np.ndarray, n: int) -> np.ndarray:
+def _dct16(plane: np.ndarray) -> np.ndarray:
+    """The 16×16 block DCT ``C₁₆ X C₁₆ᵀ`` of a plane (C₁₆: ``dct_matrix(16)``):
+    ``(H/16, W/16, 16, 16)``."""
     h, w = plane.shape
-    return plane.reshape(h // n, n, w // n, n).transpose(0, 2, 1, 3)
-
-
-def _unblocks(b: np.ndarray) -> np.ndarray:
-    by, bx, n, _ = b.shape
-    return b.transpose(0, 2, 1, 3).reshape(by * n, bx * n)
-
-
-def _dct(plane: np.ndarray, n: int) -> np.ndarray:
-    c = dct_matrix(n)
-    return np.einsum("ij,abjk,lk->abil", c, _blocks(plane, n), c)
+    c = dct_matrix(16)
+    return c @ plane.reshape(h // 16, 16, w // 16, 16).transpose(0, 2, 1, 3) @ c.T
 
 
 def box2(plane: np.ndarray) -> np.ndarray:
@@ -87,7 +77,7 @@ def upsample_from_low8(c8: np.ndarray) -> np.ndarray:
     c16 = np.zeros((by, bx, 16, 16))
     c16[:, :, :8, :8] = 2.0 * c8
     c = dct_matrix(16)
-    return _unblocks(np.einsum("ji,abjk,kl->abil", c, c16, c))
+    return (c.T @ c16 @ c).transpose(0, 2, 1, 3).reshape(by * 16, bx * 16)
 
 
 def chroma_models_rmse(rgb: np.ndarray) -> dict[str, float]:
@@ -104,12 +94,12 @@ def chroma_models_rmse(rgb: np.ndarray) -> dict[str, float]:
     real, remodel, ours, libjpeg_int, ours_int = [], [], [], [], []
     for ch in (1, 2):
         x = ycc[..., ch]
-        real.append(upsample_from_low8(_dct(box2(x), 8)))  # pipeline 1 of Supp. D
-        remodel.append(upsample_from_low8(0.5 * _dct(x, 16)[:, :, :8, :8]))  # pipeline 2
-        ours.append(upsample_from_low8(_dct(np.asarray(box_downsample(x, 2, 2)), 8)))
+        real.append(upsample_from_low8(_dct8(box2(x))))  # pipeline 1 of Supp. D
+        remodel.append(upsample_from_low8(0.5 * _dct16(x)[:, :, :8, :8]))  # pipeline 2
+        ours.append(upsample_from_low8(_dct8(np.asarray(box_downsample(x, 2, 2)))))
         xi = ycc_int[..., ch]
-        libjpeg_int.append(upsample_from_low8(_dct(downsample_libjpeg(xi, 2, 2) * 1.0, 8)))
-        ours_int.append(upsample_from_low8(_dct(np.asarray(box_downsample(xi, 2, 2)), 8)))
+        libjpeg_int.append(upsample_from_low8(_dct8(downsample_libjpeg(xi, 2, 2) * 1.0)))
+        ours_int.append(upsample_from_low8(_dct8(np.asarray(box_downsample(xi, 2, 2)))))
 
     def rmse(a, b):
         return float(np.sqrt(np.mean((to_rgb(y, *a) - to_rgb(y, *b)) ** 2)))

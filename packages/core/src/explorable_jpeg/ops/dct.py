@@ -25,13 +25,15 @@ import torch
 BLOCK = 8
 
 
-def dct_matrix() -> np.ndarray:
-    """Return the orthonormal 8×8 DCT-II matrix C (float64, shape (8, 8))."""
-    k = np.arange(BLOCK)[:, None]
-    n = np.arange(BLOCK)[None, :]
-    c = np.cos((2 * n + 1) * k * math.pi / (2 * BLOCK))
-    c[0] *= math.sqrt(1 / BLOCK)
-    c[1:] *= math.sqrt(2 / BLOCK)
+def dct_matrix(size: int = BLOCK) -> np.ndarray:
+    """Return the orthonormal ``size``-point DCT-II matrix C (float64, shape (size, size)):
+    ``C[k, n] = α(k) · cos((2n + 1) k π / (2·size))``, α(0) = √(1/size), α(k>0) = √(2/size)
+    (JPEG's is ``size = 8``)."""
+    k = np.arange(size)[:, None]
+    n = np.arange(size)[None, :]
+    c = np.cos((2 * n + 1) * k * math.pi / (2 * size))
+    c[0] *= math.sqrt(1 / size)
+    c[1:] *= math.sqrt(2 / size)
     return c
 
 
