@@ -58,6 +58,8 @@ GAP_ROUNDS = 300
 """Projected-gradient steps of the pixel-bounded test (only for blocks the first misses)."""
 EPS_DCT = 2.0
 """Largest error of libjpeg's integer DCT against ×8 orthonormal DCT, in its output units."""
+PIXELS = (-128.0, 127.0)
+"""The level-shifted sample range of an 8-bit image, ``[0, 255] − 128``."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -135,9 +137,34 @@ def unreachable_blocks(code: JpegCode) -> list[np.ndarray]:
     return out
 
 
-def _out_of_range(comp) -> np.ndarray:
-    """Blocks ``(by, bx)`` whose bin-centre samples ``IDCT(M·q) + 128`` leave [0, 255]: only
-    they can be unreachable for want of samples in range."""
+def impossible_blocks(code: JpegCode, margin: float) -> list[np.ndarray]:
+    """Per component, bool ``(by, bx)``: blocks no image reproduces even when its samples may
+    lie ``margin`` beyond the 8-bit range, i.e. in ``[−margin, 255 + margin]``.
+
+    The plane test of :func:`unreachable_blocks` for whole blocks (64 free samples, every
+    block of the component, edge blocks included: their padded samples only restrict them
+    further), with the pixel set widened to ``[−128 − margin, 127 + margin]``. A flagged
+    block needs some sample outside that range whatever the image, so for a margin above
+    any encoder's overshoot (mozjpeg's deringing reaches 255 + 31) it proves damaged data,
+    not a foreign encoder. Only blocks whose bin-centre decoding leaves the widened range
+    are examined, so a sound file costs one matrix product per component.
+    """
+    pixels = (PIXELS[0] - margin, PIXELS[1] + margin)
+    a, n = _block_map(tuple(range(8)), tuple(range(8)), 1, 1)
+    out = []
+    for comp in code.components:
+        flags = _out_of_range(comp, margin)
+        cells = np.argwhere(flags)
+        if len(cells):
+            rr, cc = cells.T
+            flags[rr, cc] = _separated(comp.coefficients[rr, cc], comp.table, a, n, 0.0, pixels)
+        out.append(flags)
+    return out
+
+
+def _out_of_range(comp, margin: float = 0.0) -> np.ndarray:
+    """Blocks ``(by, bx)`` whose bin-centre samples ``IDCT(M·q) + 128`` leave
+    ``[−margin, 255 + margin]``: only they can be unreachable for want of samples in range."""
     c = dct_matrix()
     inverse = np.kron(c, c).astype(np.float32)  # row-major 8×8 blocks: x = Cᵀ X C
     by, bx = comp.blocks
@@ -145,19 +172,25 @@ def _out_of_range(comp) -> np.ndarray:
     out = np.empty(by * bx, dtype=bool)
     for k in range(0, len(coef), 65536):  # one GEMM per chunk, bounded memory
         pix = coef[k : k + 65536] @ inverse + 128.0
-        out[k : k + 65536] = (pix.min(axis=1) < -0.5) | (pix.max(axis=1) > 255.5)
+        low, high = -0.5 - margin, 255.5 + margin
+        out[k : k + 65536] = (pix.min(axis=1) < low) | (pix.max(axis=1) > high)
     return out.reshape(by, bx)
 
 
 def _separated(
-    q: np.ndarray, table: np.ndarray, a: np.ndarray, n: np.ndarray, bound: float
+    q: np.ndarray,
+    table: np.ndarray,
+    a: np.ndarray,
+    n: np.ndarray,
+    bound: float,
+    pixels: tuple[float, float] = PIXELS,
 ) -> np.ndarray:
-    """Whether no block of real pixels in ``[0, 255]`` reaches the bin boxes of ``q``
-    ``(N, 8, 8)``, proven by a separating plane per block.
+    """Whether no block of real pixels in ``[0, 255]`` (level-shifted: ``pixels``) reaches
+    the bin boxes of ``q`` ``(N, 8, 8)``, proven by a separating plane per block.
 
     Two planes are tried: the normal ``w`` of the bin box's nearest point to the subspace
     ``range(a)`` (basis ``n`` of its complement; ignores the pixel range), then the normal
-    of the gap between the box and the *pixel-bounded* set ``{8·a p : p ∈ [−128, 127]^k}``
+    of the gap between the box and the *pixel-bounded* set ``{8·a p : p ∈ pixels^k}``
     found by projected gradient on ``‖8ap − clip(8ap, lo, hi)‖²``. Either is a proof when
     the support intervals of ``w·t`` over the box and over the reachable set (widened by
     ``bound``) do not meet.
@@ -169,39 +202,52 @@ def _separated(
     for _ in range(ROUNDS):  # alternating projections: the box point nearest to S
         x = np.clip(x - (x @ n) @ n.T, lo, hi)
     w = (x @ n) @ n.T  # its component in S^⊥: the normal of the best separating plane
-    out = _apart(w, lo, hi, 8.0 * a, bound)
+    out = _apart(w, lo, hi, 8.0 * a, bound, pixels)
     # blocks whose nearest box point comes from pixels in range are reachable in the
     # relaxation (every block libjpeg wrote): the costlier pixel-bounded plane cannot help
     pix = x @ np.linalg.pinv(8.0 * a).T
     near = np.linalg.norm(w, axis=1) <= bound + 8.0 * EPS_DCT
-    in_range = ((pix >= -129) & (pix <= 128)).all(axis=1)
+    in_range = ((pix >= pixels[0] - 1) & (pix <= pixels[1] + 1)).all(axis=1)
     rest = np.nonzero(~out & ~(near & in_range))[0]
     if rest.size:
         d = 8.0 * a
-        cand, w = _gap_normal(lo[rest], hi[rest], d, bound + 8.0 * EPS_DCT)
+        cand, w = _gap_normal(lo[rest], hi[rest], d, bound + 8.0 * EPS_DCT, pixels)
         keep = rest[cand]
-        out[keep] = _apart(w, lo[keep], hi[keep], d, bound)
+        out[keep] = _apart(w, lo[keep], hi[keep], d, bound, pixels)
     return out
 
 
-def _apart(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, d: np.ndarray, bound: float):
-    """Whether the planes ``w`` ``(N, 64)`` separate the boxes from ``{d p}``, widened by
-    ``bound`` (down-sampling rounding) and ``EPS_DCT·‖w‖₁`` (integer DCT rounding)."""
+def _apart(
+    w: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    d: np.ndarray,
+    bound: float,
+    pixels: tuple[float, float] = PIXELS,
+) -> np.ndarray:
+    """Whether the planes ``w`` ``(N, 64)`` separate the boxes from ``{d p : p ∈ pixels}``,
+    widened by ``bound`` (down-sampling rounding) and ``EPS_DCT·‖w‖₁`` (integer DCT
+    rounding)."""
+    p_lo, p_hi = pixels
     norm = np.linalg.norm(w, axis=1, keepdims=True)
     w = w / np.maximum(norm, 1e-12)
     box_lo = np.minimum(w * lo, w * hi).sum(axis=1)
     box_hi = np.maximum(w * lo, w * hi).sum(axis=1)
     v = w @ d  # (N, k): w·(d p) = v·p
     slack = bound + EPS_DCT * np.abs(w).sum(axis=1)  # |w·δ| ≤ ‖δ‖_∞ ‖w‖₁
-    set_lo = np.minimum(-128 * v, 127 * v).sum(axis=1) - slack
-    set_hi = np.maximum(-128 * v, 127 * v).sum(axis=1) + slack
+    set_lo = np.minimum(p_lo * v, p_hi * v).sum(axis=1) - slack
+    set_hi = np.maximum(p_lo * v, p_hi * v).sum(axis=1) + slack
     return ((box_lo > set_hi) | (box_hi < set_lo)) & (norm[:, 0] > 0)
 
 
 def _gap_normal(
-    lo: np.ndarray, hi: np.ndarray, d: np.ndarray, tol: float
+    lo: np.ndarray,
+    hi: np.ndarray,
+    d: np.ndarray,
+    tol: float,
+    pixels: tuple[float, float] = PIXELS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Normals ``clip(dp, lo, hi) − dp`` at the pixels ``p ∈ [−128, 127]^k`` nearest the
+    """Normals ``clip(dp, lo, hi) − dp`` at the pixels ``p ∈ pixels^k`` nearest the
     boxes, by projected gradient. Blocks whose gap shrinks to ``tol`` are dropped early (no
     plane can then prove them apart); returns ``(kept, normals of the kept)``."""
     step = 1.0 / np.linalg.norm(d, 2) ** 2
@@ -221,7 +267,7 @@ def _gap_normal(
                 gap[alive],
                 t[alive],
             )
-        p = np.clip(p - step * gap @ d, -128, 127)
+        p = np.clip(p - step * gap @ d, pixels[0], pixels[1])
     t = p @ d.T
     kept = np.zeros(n, dtype=bool)
     kept[idx] = True

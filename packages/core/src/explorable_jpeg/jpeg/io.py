@@ -10,7 +10,9 @@ import contextlib
 import io
 import logging
 import os
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -33,9 +35,27 @@ logger = logging.getLogger(__name__)
 Source = str | os.PathLike | bytes | bytearray | BinaryIO
 
 
+_STDERR_LOCK = threading.RLock()
+"""Held while file descriptor 2 is redirected: the descriptor belongs to the whole process,
+so two threads reading files at once (two users of the app) would otherwise swap their
+messages, or leave descriptor 2 pointing at the other's closed capture."""
+
+
 @contextlib.contextmanager
 def _capture_c_stderr() -> Iterator[list[str]]:
-    """Capture what libjpeg writes to file descriptor 2 (its warnings) into a list of lines."""
+    """Capture what libjpeg writes to file descriptor 2 (its warnings) into a list of lines.
+
+    jpeglib offers no message callback, so descriptor 2 itself is redirected to a temporary
+    file for the duration; one capture runs at a time (:data:`_STDERR_LOCK`), other threads
+    wait. What another thread writes to descriptor 2 meanwhile (a log line) lands in the
+    capture too: the captures are kept to the libjpeg calls themselves."""
+    with _STDERR_LOCK, _redirect_fd2() as lines:
+        yield lines
+
+
+@contextlib.contextmanager
+def _redirect_fd2() -> Iterator[list[str]]:
+    """Redirect descriptor 2 to a temporary file; the lines written there, once each."""
     lines: list[str] = []
     try:
         fd = os.dup(2)
@@ -43,6 +63,8 @@ def _capture_c_stderr() -> Iterator[list[str]]:
         yield lines
         return
     with tempfile.TemporaryFile() as tmp:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            sys.stderr.flush()  # Python's pending text (a progress bar) is not libjpeg's
         os.dup2(tmp.fileno(), 2)
         try:
             yield lines
@@ -109,6 +131,14 @@ COEFFICIENT_BOUND = 1280
 level-shifted samples), so ``|coefficient · step| − step / 2`` is at most 1024 for any
 encoder that rounds; 1280 leaves room for encoders that extrapolate saturated samples
 (mozjpeg's overshoot deringing reaches 255 + 31, i.e. at most 1264)."""
+
+
+SAMPLE_MARGIN = 32.0
+"""How far beyond [0, 255] a block's samples must provably lie before the block counts as
+damaged data (:func:`_refuse_impossible_blocks`). Encoders other than libjpeg round
+differently and may extrapolate saturated samples (mozjpeg's overshoot deringing reaches
+255 + 31), so a block needing samples just outside [0, 255] can be a sound file; one that
+needs samples outside [−32, 287] whatever the image comes from no encoder."""
 
 
 def _refuse_impossible_coefficients(components: Sequence[Component]) -> None:
@@ -241,7 +271,33 @@ def read_jpeg(
             raise CorruptJpegError(
                 f"component {i} has {c.blocks} blocks, expected {expected} from the header"
             )
+    if not allow_corrupt:
+        _refuse_impossible_blocks(code)
     return code
+
+
+def _refuse_impossible_blocks(code: JpegCode) -> None:
+    """Raise :class:`CorruptJpegDataError` for a block whose coefficients need samples
+    outside ``[−SAMPLE_MARGIN, 255 + SAMPLE_MARGIN]`` whatever the image.
+
+    Damaged Huffman data can decode silently into coefficients of ordinary size that no
+    image has: a flipped bit inside a restart interval changes a DC difference, and every
+    later block of the interval inherits the offset (e.g. a block whose samples would have
+    to reach −68). The proof is the separating-plane test of
+    :func:`explorable_jpeg.consistency.reachability.impossible_blocks`; no decoding can
+    reproduce such a block, and the blocks sharing its pixels then often fail too."""
+    from explorable_jpeg.consistency.reachability import impossible_blocks  # (import cycle)
+
+    for i, flags in enumerate(impossible_blocks(code, SAMPLE_MARGIN)):
+        if flags.any():
+            by, bx = (int(x) for x in np.argwhere(flags)[0])
+            lo, hi = int(-SAMPLE_MARGIN), int(255 + SAMPLE_MARGIN)
+            raise CorruptJpegDataError(
+                f"corrupt JPEG data: {int(flags.sum())} block(s) of component {i}, the first "
+                f"at block ({by}, {bx}), need a sample outside {lo}..{hi}, which no 8-bit image "
+                "gives (damaged entropy-coded data that libjpeg decoded without a warning). "
+                "To decode it anyway, pass allow_corrupt=True (CLI: --allow-corrupt)"
+            )
 
 
 def as_uint8_image(image: np.ndarray | Image.Image) -> np.ndarray:
