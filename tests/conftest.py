@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
+if TYPE_CHECKING:
+    from explorable_jpeg.decoding.decoder import Decoder
+
 FIXTURES = Path(__file__).parent / "fixtures"
+#: the datasets beside the checkout (``../shared/datasets``, as the noxfile's sessions use them)
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
 def natural_image(height: int, width: int, seed: int = 0, color: bool = True) -> np.ndarray:
@@ -28,9 +34,40 @@ def natural_image(height: int, width: int, seed: int = 0, color: bool = True) ->
     return np.clip(tint, 0, 255).astype(np.uint8)
 
 
+def random_decoder(z: bool = True, seed: int = 0, scale: float = 0.5) -> Decoder:
+    """A small decoder (16 channels, one block) with random (non-zero) output layers: offsets
+    far from the bin centres; ``z``: the gan variant with 64 z channels per block."""
+    import torch
+
+    from explorable_jpeg.decoding.decoder import Decoder
+    from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
+
+    torch.manual_seed(seed)
+    zc = 64 if z else 0
+    dec = Decoder(
+        LumaNet(LumaNetConfig(16, 1, zc)),
+        ChromaNet(ChromaNetConfig(16, 1, zc)),
+        "gan" if z else "l1",
+    )
+    with torch.no_grad():
+        for p in dec.parameters():
+            p.add_(torch.randn_like(p) * scale)
+    return dec.eval()
+
+
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def digits_png() -> Path:
+    """OpenCV's ``digits.png`` (50 rows × 100 cells of 20 × 20, five rows per class) from the
+    shared datasets; the test is skipped where they are not beside the checkout."""
+    path = SHARED_DATASETS / "digits" / "digits.png"
+    if not path.is_file():
+        pytest.skip(f"digits dataset not available ({path})")
+    return path
 
 
 @pytest.fixture

@@ -10,23 +10,7 @@ import torch
 from explorable_jpeg import check, compress
 from explorable_jpeg.decoding.decoder import BUNDLED_WEIGHTS, Decoder, WeightsError
 from explorable_jpeg.decoding.zfile import ZFileError, load_z, save_z
-from explorable_jpeg.models import ChromaNet, ChromaNetConfig, LumaNet, LumaNetConfig
-from tests.conftest import natural_image
-
-
-def random_decoder(z: bool = True, seed: int = 0, scale: float = 0.5) -> Decoder:
-    """A small decoder with random (non-zero) output layers: offsets far from the centre."""
-    torch.manual_seed(seed)
-    zc = 64 if z else 0
-    dec = Decoder(
-        LumaNet(LumaNetConfig(16, 1, zc)),
-        ChromaNet(ChromaNetConfig(16, 1, zc)),
-        "gan" if z else "l1",
-    )
-    with torch.no_grad():
-        for p in dec.parameters():
-            p.add_(torch.randn_like(p) * scale)
-    return dec.eval()
+from tests.conftest import natural_image, random_decoder
 
 
 @pytest.mark.parametrize("subsampling", ["gray", "4:4:4", "4:2:2", "4:2:0"])

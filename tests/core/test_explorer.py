@@ -20,8 +20,7 @@ from explorable_jpeg.explore import (
     rect_mask,
 )
 from explorable_jpeg.explore.objectives import Objective, VarianceObjective
-from tests.conftest import natural_image
-from tests.core.test_decoder import random_decoder
+from tests.conftest import natural_image, random_decoder
 
 H, W = 48, 64
 
@@ -125,18 +124,22 @@ def test_load_rejects_another_jpeg_and_garbage(dec, code, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "mask",
+    "mask,says",
     [
-        np.zeros((H, W), bool),  # empty
-        np.ones((H + 8, W), bool),  # wrong size
-        (100, 100, 120, 120),  # rectangle outside the image
+        (np.zeros((H, W), bool), "selection is empty"),
+        (np.ones((H + 8, W), bool), f"mask is {W}x{H + 8} but the image is {W}x{H}"),
+        ((100, 100, 120, 120), "outside the"),  # a rectangle outside the image
     ],
 )
-def test_bad_masks_raise_region_error(dec, code, mask):
+def test_bad_masks_raise_region_error(dec, code, mask, says):
+    """A bad selection is refused before any work, with a message naming the problem, as an
+    error the callers' ``except ExplorableJpegError`` catches; the state is untouched."""
     ex = Explorer(dec, code)
-    with pytest.raises(RegionError) as info:
+    z0 = ex.z.clone()
+    with pytest.raises(RegionError, match=says) as info:
         ex.apply("variance-up", mask, max_iters=1)
     assert isinstance(info.value, ExplorableJpegError)
+    assert torch.equal(ex.z, z0) and not ex.can_undo
 
 
 def test_unknown_tool_and_parameter(dec, code):
@@ -180,13 +183,15 @@ class _Uphill(Objective):
         return 1.0 + (rgb - self.rgb0).abs().mean() + 1e-3 * rgb.mean()
 
 
-def test_loss_never_ends_worse_than_start(dec, code):
+def test_an_uphill_objective_leaves_the_state_as_it_was(dec, code):
+    """Every move makes ``_Uphill`` worse, so optimising it must keep the start exactly: the
+    same z, the same image, nothing added to the history."""
     ex = Explorer(dec, code)
-    z0 = ex.z
+    z0, image0 = ex.z.clone(), ex.image.copy()
     res = ex.optimize(_Uphill(), MASK, max_iters=6)
-    assert res.loss_best <= res.loss_start
-    if not res.improved:
-        assert torch.equal(ex.z, z0)
+    assert not res.improved and res.loss_best == res.loss_start
+    assert torch.equal(ex.z, z0) and np.array_equal(ex.image, image0)
+    assert not ex.can_undo
 
 
 def test_a_spent_budget_still_takes_one_step(dec, code):

@@ -4,7 +4,6 @@ consistent, and leaves the outside (nearly) alone. Small random decoder, 48×64 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +23,7 @@ from explorable_jpeg.explore.objectives._ops import hsv_to_rgb, local_mean_std, 
 from explorable_jpeg.explore.objectives.imprint import code_violation, render
 from explorable_jpeg.explore.objectives.periodicity import find_period, period_error
 from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
-from tests.conftest import natural_image
-from tests.core.test_decoder import random_decoder
+from tests.conftest import natural_image, random_decoder
 
 H, W = 48, 64
 BOX = (16, 16, 40, 48)  # y0, x0, y1, x1: whole blocks
@@ -152,9 +150,20 @@ def test_imprint_adjustments_move_and_rotate():
     assert not torch.allclose(rotated, img)
 
 
-def test_imprint_tool_with_internal_source(setup):
-    _, _, res = _run(setup, "imprint", source_box=(0, 0, 16, 16), dx=1, angle=1)
-    assert "shift" in res.info
+def test_imprint_tool_with_internal_source_copies_the_source_box(setup):
+    """``source_box`` takes the imprint from the image itself: the selection moves toward that
+    patch, rendered (moved by dx, rotated) into the box at the shift the tool chose."""
+    _, before, res = _run(setup, "imprint", source_box=(0, 0, 16, 16), dx=1, angle=1)
+    sy, sx = res.info["shift"]
+    y0, x0, y1, x1 = BOX
+    box = (y0 + sy, x0 + sx + 1, y1 + sy, x1 + sx + 1)
+    target, alpha = render(_f(before)[:, :16, :16], (H, W), box, 1.0)
+    inside = alpha > 0.5
+
+    def dist(img):
+        return float((_f(img) - target).abs()[:, inside].mean())
+
+    assert dist(res.image) < 0.5 * dist(before)  # measured: 0.29 -> 0.08
 
 
 @pytest.mark.parametrize("ignore_variance", [False, True])
@@ -198,15 +207,19 @@ def test_periodicity_lowers_period_error(setup, directions, periods):
     assert err(dec.decode(code, res.z[0])) < err(ex.image)
 
 
-@pytest.mark.parametrize("close", [False, True])
-def test_random_alternatives_are_diverse(setup, close):
+@pytest.mark.parametrize("close,min_grey", [(False, 20.0), (True, 0.5)])
+def test_random_alternatives_are_diverse(setup, close, min_grey):
+    """Every two alternatives differ by ``min_grey`` grey levels or more (mean |Δ| in the
+    selection): tens for the plain variant, about one for the close one (measured: 59–61 and
+    0.9–1.1 on this image)."""
     dec, code, mask = setup
     _, before, res = _run(setup, "random", n=3, close=close)
     assert len(res.alternatives) == 3
     imgs = [_f(a) for a in res.alternatives.values()]
     m = torch.as_tensor(mask)
-    d = [float((imgs[i] - imgs[j]).abs()[:, m].mean()) for i, j in [(0, 1), (0, 2), (1, 2)]]
-    assert min(d) > 0
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    d = [255 * float((imgs[i] - imgs[j]).abs()[:, m].mean()) for i, j in pairs]
+    assert min(d) >= min_grey
     assert res.result.loss_best < res.result.loss_start  # min pairwise distance went up
 
 
@@ -250,17 +263,13 @@ def test_digit_tool_returns_every_class_ranked(setup):
     np.testing.assert_array_equal(res.image, res.alternatives[res.info["ranking"][0]])
 
 
-DIGITS_PNG = Path("/work/shared/datasets/digits/digits.png")
-
-
-@pytest.mark.skipif(not DIGITS_PNG.is_file(), reason="digits dataset not available")
-def test_bundled_digit_classifier_on_held_out_digits():
+def test_bundled_digit_classifier_on_held_out_digits(digits_png):
     """The last row of each class's five rows is held out from training."""
     from PIL import Image
 
     from explorable_jpeg.models.digit import DigitNet
 
-    img = np.asarray(Image.open(DIGITS_PNG).convert("L"), dtype=np.float32) / 255
+    img = np.asarray(Image.open(digits_png).convert("L"), dtype=np.float32) / 255
     cells = img.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3)
     rows = np.arange(4, 50, 5)  # held-out rows, class = row // 5
     x = torch.as_tensor(cells[rows, ::5].reshape(-1, 20, 20))  # 20 per class

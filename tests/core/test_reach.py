@@ -15,8 +15,7 @@ from explorable_jpeg.decoding.decoder import component_planes_plain
 from explorable_jpeg.explore import SPECS, ExplorationError, Explorer, rect_mask
 from explorable_jpeg.explore.handlers import HANDLERS
 from explorable_jpeg.snap.pipeline import snap
-from tests.conftest import natural_image
-from tests.core.test_decoder import random_decoder
+from tests.conftest import natural_image, random_decoder
 
 H, W = 64, 80
 BOX = (16, 24, 48, 56)

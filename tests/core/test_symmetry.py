@@ -14,8 +14,7 @@ from explorable_jpeg.ops.symmetry import (
     table_forward,
     transforms,
 )
-from tests.conftest import natural_image
-from tests.core.test_decoder import random_decoder
+from tests.conftest import natural_image, random_decoder
 
 
 @pytest.mark.parametrize("k", range(8))

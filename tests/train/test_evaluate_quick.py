@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from explorable_jpeg_train import evaluate
 from tests.conftest import natural_image
-
-pytest.importorskip("torch")
-evaluate = pytest.importorskip("explorable_jpeg_train.evaluate")
 
 
 def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
@@ -64,7 +62,7 @@ def test_quick_eval_writes_json_markdown_and_sane_numbers(tmp_path):
     own = Decoder.from_pretrained(variant="l1").ensemble
     assert psnr["l1"] == psnr[f"l1x{own}"]
     gan = [r for r in rows if r["model"] == "gan"]
-    assert all(r["diversity"] >= 0 for r in gan)
+    assert all(r["diversity"] >= 1.0 for r in gan)  # z visibly moves Y (measured: 4.2, 5.2)
     assert "| gray | 10 | libjpeg |" in md and "not computed — lpips" in md
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out.parent / "eval_imgs.png").stat().st_size > 1000
@@ -78,8 +76,8 @@ def test_psnr_b_penalises_blocking_only_across_block_edges():
     offsets = np.random.default_rng(0).normal(0, 4, (8, 8))
     blocky = ref + np.kron(offsets, np.ones((8, 8)))  # a constant error per 8×8 block
     assert blocking_effect_factor(ref) < 0.01
-    assert blocking_effect_factor(blocky) > 0
-    assert psnr_b(ref, blocky) < psnr(ref, blocky)
+    assert blocking_effect_factor(blocky) > 1.0  # measured: 10.7
+    assert psnr_b(ref, blocky) < psnr(ref, blocky) - 1.0  # measured: 34.3 vs 36.9 dB
     smooth = np.tile(np.linspace(0, 255, 64), (64, 1))
     assert blocking_effect_factor(smooth) == 0.0  # equal steps everywhere: no blocking
 
