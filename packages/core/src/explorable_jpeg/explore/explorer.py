@@ -40,7 +40,7 @@ from explorable_jpeg.explore.objectives import Objective
 from explorable_jpeg.explore.objectives.base import ExplorationError
 from explorable_jpeg.explore.optimize import optimize as optimize_in
 from explorable_jpeg.explore.result import ToolResult
-from explorable_jpeg.explore.selection import as_mask, block_mask, mcu_pixel_mask
+from explorable_jpeg.explore.selection import as_mask, bbox, mcu_pixel_mask, selected_blocks
 from explorable_jpeg.explore.state import History, State, stored_field
 from explorable_jpeg.explore.tools import spec
 from explorable_jpeg.jpeg.code import JpegCode
@@ -230,7 +230,7 @@ class Explorer:
         alt = self._alternative(name)
         if mask is None:
             return self.set_state(alt)
-        blocks = torch.as_tensor(block_mask(as_mask(mask, self.shape), self.code.padded_size()))
+        blocks = selected_blocks(mask, self.code)
         z = torch.where(blocks, alt.z, self._state.z)
         pix = mcu_pixel_mask(blocks, self.code.mcu_size)[: self.shape[0], : self.shape[1]] > 0
         field = None
@@ -313,7 +313,7 @@ class Explorer:
         """Current (magnitude, secondary, direction°) sliders of the selection's z."""
         from explorable_jpeg.explore.zcontrols import controls_from_z
 
-        blocks = torch.as_tensor(block_mask(as_mask(mask, self.shape), self.code.padded_size()))
+        blocks = selected_blocks(mask, self.code)
         return controls_from_z(self._state.z, blocks)
 
     # ------------------------------------------------------------------ digits
@@ -331,9 +331,8 @@ class Explorer:
     def digit_probabilities(self, image: np.ndarray, mask: Any) -> np.ndarray:
         """Classifier probabilities ``(10,)`` of the selection's bounding box in ``image``."""
         from explorable_jpeg.explore.objectives.digit import digit_probabilities
-        from explorable_jpeg.explore.selection import bbox_np
 
-        box = bbox_np(as_mask(mask, self.shape))
+        box = bbox(as_mask(mask, self.shape))
         x = torch.as_tensor(np.asarray(image), dtype=torch.float32) / 255.0
         x = x.permute(2, 0, 1) if x.dim() == 3 else x[None]
         return digit_probabilities(self.classifier, x[None], box)[0].numpy()

@@ -33,7 +33,7 @@ from explorable_jpeg.explore.objectives.base import ExplorationError, RegionErro
 from explorable_jpeg.explore.objectives.scribble import MODES
 from explorable_jpeg.explore.result import ExplorerLike as Explorer
 from explorable_jpeg.explore.result import ToolResult
-from explorable_jpeg.explore.selection import as_mask, bbox_np, block_mask, dilate, rect_mask
+from explorable_jpeg.explore.selection import as_mask, bbox, dilate, rect_mask, selected_blocks
 from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
 
 Handler = Callable[..., ToolResult]
@@ -89,10 +89,10 @@ def _source(ex: Explorer, source: Any, source_box: Any, default_mask: Any) -> np
     if source is not None:
         return np.asarray(source)
     if source_box is None:
-        y0, x0, y1, x1 = bbox_np(as_mask(default_mask, ex.shape))
+        y0, x0, y1, x1 = bbox(as_mask(default_mask, ex.shape))
     else:
         y0, x0, y1, x1 = (int(v) for v in source_box)
-        y0, x0, y1, x1 = bbox_np(rect_mask(ex.shape, y0, x0, y1, x1))
+        y0, x0, y1, x1 = bbox(rect_mask(ex.shape, y0, x0, y1, x1))
     return ex.image[y0:y1, x0:x1]
 
 
@@ -104,7 +104,7 @@ def imprint(
     obj = ImprintObjective(src, auto_shift, dy, dx, dh, dw, angle)
     # optimise where the moved / resized / rotated imprint can land, not only the box
     pix = as_mask(mask, ex.shape)
-    y0, x0, y1, x1 = bbox_np(pix)
+    y0, x0, y1, x1 = bbox(pix)
     extent = abs(dy) + abs(dx) + (abs(dh) + abs(dw)) / 2
     extent += 4 * bool(auto_shift) + max(y1 - y0, x1 - x0) * abs(math.sin(math.radians(angle)))
     region = dilate(torch.as_tensor(pix), math.ceil(extent)).numpy()
@@ -150,7 +150,7 @@ def random(
 def uniform(
     ex: Explorer, mask: Any, run: dict, magnitude: float, secondary: float, direction: float
 ) -> ToolResult:
-    blocks = torch.as_tensor(block_mask(as_mask(mask, ex.shape), ex.code.padded_size()))
+    blocks = selected_blocks(mask, ex.code)
     vec = structure_tensor_z(magnitude, secondary, direction)[:, None, None]
     z = torch.where(blocks, vec.expand_as(ex.z), ex.z)
     ex.set_z(z)

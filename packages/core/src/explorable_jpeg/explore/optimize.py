@@ -36,7 +36,7 @@ from explorable_jpeg.explore.loop import (
 from explorable_jpeg.explore.objectives import Objective, Region
 from explorable_jpeg.explore.objectives._ops import planes_to_rgb
 from explorable_jpeg.explore.objectives.base import ExplorationError
-from explorable_jpeg.explore.selection import as_mask, block_mask, dilate, mcu_pixel_mask
+from explorable_jpeg.explore.selection import as_mask, bbox, block_mask, dilate, mcu_pixel_mask
 from explorable_jpeg.explore.state import State, stored_field
 from explorable_jpeg.jpeg.code import JpegCode
 
@@ -70,11 +70,11 @@ class Crop:
 def crop_for(decoder: Decoder, code: JpegCode, blocks: np.ndarray, margin_blocks: int) -> Crop:
     """The MCU-aligned crop holding the selected ``blocks`` and ``margin_blocks`` around."""
     mh, mw = code.mcu_size
-    rows, cols = np.nonzero(blocks.any(axis=1))[0], np.nonzero(blocks.any(axis=0))[0]
-    py0 = max(0, (int(rows[0]) - margin_blocks) * 8)
-    px0 = max(0, (int(cols[0]) - margin_blocks) * 8)
-    py1 = min(code.height, (int(rows[-1]) + 1 + margin_blocks) * 8)
-    px1 = min(code.width, (int(cols[-1]) + 1 + margin_blocks) * 8)
+    by0, bx0, by1, bx1 = bbox(blocks)
+    py0 = max(0, (by0 - margin_blocks) * 8)
+    px0 = max(0, (bx0 - margin_blocks) * 8)
+    py1 = min(code.height, (by1 + margin_blocks) * 8)
+    px1 = min(code.width, (bx1 + margin_blocks) * 8)
     r0, c0 = py0 // mh, px0 // mw
     r1, c1 = math.ceil(py1 / mh), math.ceil(px1 / mw)
     crop = code.crop_mcus(r0, c0, r1, c1)

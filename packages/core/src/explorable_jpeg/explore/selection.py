@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorable_jpeg.explore.objectives.base import RegionError
+from explorable_jpeg.errors import RegionError
+from explorable_jpeg.jpeg.code import JpegCode
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 
@@ -64,11 +65,21 @@ def as_mask(mask: object, shape: tuple[int, int]) -> np.ndarray:
 
 
 def block_mask(mask: np.ndarray, padded: tuple[int, int]) -> np.ndarray:
-    """``(Hp/8, Wp/8)`` bool: blocks that contain at least one selected pixel."""
+    """``(Hp/8, Wp/8)`` bool: blocks that contain at least one selected pixel.
+
+    >>> block_mask(rect_mask((10, 20), 7, 0, 9, 3), (16, 24)).astype(int).tolist()
+    [[1, 0, 0], [1, 0, 0]]
+    """
     hp, wp = padded
     m = np.zeros((hp, wp), dtype=bool)
     m[: mask.shape[0], : mask.shape[1]] = mask
     return m.reshape(hp // 8, 8, wp // 8, 8).any(axis=(1, 3))
+
+
+def selected_blocks(mask: object, code: JpegCode) -> torch.Tensor:
+    """Bool tensor ``(Hp/8, Wp/8)`` of the blocks of ``code``'s canvas that a selection
+    (anything :func:`as_mask` takes; ``None``: all) touches — z has one vector per block."""
+    return torch.as_tensor(block_mask(as_mask(mask, (code.height, code.width)), code.padded_size()))
 
 
 def mcu_pixel_mask(blocks: torch.Tensor, mcu: tuple[int, int]) -> torch.Tensor:
@@ -93,7 +104,12 @@ def dilate(m: torch.Tensor, r: int) -> torch.Tensor:
     return F.max_pool2d(m[None, None].float(), 2 * r + 1, stride=1, padding=r)[0, 0] > 0
 
 
-def bbox_np(mask: np.ndarray) -> Box:
-    """``(y0, x0, y1, x1)`` (end exclusive) of the True entries of a 2-D array."""
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+def bbox(mask: np.ndarray | torch.Tensor) -> Box:
+    """``(y0, x0, y1, x1)`` (end exclusive) of the nonzero entries of a 2-D array or tensor.
+
+    >>> bbox(rect_mask((6, 8), 1, 2, 4, 5))
+    (1, 2, 4, 5)
+    """
+    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    rows, cols = np.nonzero(m.any(axis=1))[0], np.nonzero(m.any(axis=0))[0]
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1

@@ -6,8 +6,9 @@ to the 2×2 structure tensor ``T = λ₀ u uᵀ + λ₁ v vᵀ`` with ``u = (cos
 
     (a, d, b) = (2(λ₁ sin²θ + λ₀ cos²θ) − 1,  2(λ₀ sin²θ + λ₁ cos²θ) − 1,  2(λ₀ − λ₁) sinθ cosθ)
 
-and tiled cyclically over the 64 channels of z (the mapping the GAN was trained with;
-paper-digest §3.2). :func:`controls_from_z` inverts it (eigen-decomposition of the mean
+and tiled cyclically over the 64 channels of z (the mapping the GAN was trained with, after
+Bahat & Michaeli, "What's in the Image? Explorable Decoding of Compressed Images", CVPR
+2021). :func:`controls_from_z` inverts it (eigen-decomposition of the mean
 ``T`` over the selection) so sliders can show the current state.
 """
 
@@ -17,11 +18,16 @@ import math
 
 import torch
 
-Z_CHANNELS = 64
+from explorable_jpeg.models.blocks import Z_CHANNELS
 
 
 def structure_tensor_z(magnitude: float, secondary: float, direction_deg: float) -> torch.Tensor:
-    """The 64-vector ``z`` for sliders (λ₀, λ₁, θ in degrees)."""
+    """The 64-vector ``z`` for sliders (λ₀, λ₁, θ in degrees).
+
+    >>> z = structure_tensor_z(1.0, 0.0, 0.0)  # a strong horizontal gradient: (a, d, b)
+    >>> z[:3].tolist(), z.shape
+    ([1.0, -1.0, 0.0], torch.Size([64]))
+    """
     l0 = min(max(float(magnitude), 0.0), 1.0)
     l1 = min(max(float(secondary), 0.0), 1.0)
     t = math.radians(direction_deg)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from explorable_jpeg.consistency.projection import project_image
+from explorable_jpeg.explore.selection import bbox as bbox  # re-exported for the objectives
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.ops.color import rgb_to_ycbcr, ycbcr_to_rgb
 
@@ -126,10 +127,3 @@ def shift_bilinear(x: torch.Tensor, dy: float, dx: float) -> torch.Tensor:
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
     grid = torch.stack([2 * gx / max(w - 1, 1) - 1, 2 * gy / max(h - 1, 1) - 1], dim=-1)
     return F.grid_sample(x[None], grid[None], mode="bilinear", align_corners=True)[0]
-
-
-def bbox(mask: torch.Tensor) -> tuple[int, int, int, int]:
-    """``(y0, x0, y1, x1)`` (end exclusive) of the nonzero entries of a 2-D mask."""
-    ys = torch.nonzero(mask.any(dim=1)).flatten()
-    xs = torch.nonzero(mask.any(dim=0)).flatten()
-    return int(ys[0]), int(xs[0]), int(ys[-1]) + 1, int(xs[-1]) + 1
