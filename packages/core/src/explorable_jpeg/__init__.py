@@ -2,12 +2,16 @@
 
 Every output re-encodes, with the file's own tables and sampling, to the same file.
 
-Example:
+Example (a tiny JPEG made with Pillow; a path or a file object works the same):
+    >>> import io
+    >>> from PIL import Image
     >>> import explorable_jpeg as ej
-    >>> code = ej.read_jpeg("photo.jpg")  # doctest: +SKIP
-    >>> image = ej.decode_plain(code)  # doctest: +SKIP
-    >>> ej.check(code, image).consistent  # doctest: +SKIP
-    True
+    >>> buf = io.BytesIO()
+    >>> Image.new("RGB", (40, 24), (30, 160, 220)).save(buf, "JPEG", quality=20)
+    >>> code = ej.read_jpeg(buf.getvalue())
+    >>> image = ej.decode_plain(code)
+    >>> image.shape, ej.check(code, image).consistent
+    ((24, 40, 3), True)
 """
 
 from explorable_jpeg import _moved

@@ -125,6 +125,17 @@ def check(code_or_path: JpegCode | str | os.PathLike | bytes, image) -> CheckRep
         code_or_path: a :class:`JpegCode` or a JPEG file (path or bytes).
         image: uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray (array or PIL image) of the code's size,
             in the file's stored orientation (EXIF orientation not applied).
+
+    Example: a plain decoding passes; a block brightened by 40 grey levels does not.
+        >>> import numpy as np
+        >>> from explorable_jpeg import compress, decode_plain
+        >>> _, code = compress(np.full((16, 16), 120, np.uint8), quality=50)
+        >>> image = decode_plain(code)
+        >>> check(code, image).consistent
+        True
+        >>> image[:8, :8] += 40
+        >>> check(code, image).consistent
+        False
     """
     code = _code_of(code_or_path)
     img = as_uint8_image(image)
