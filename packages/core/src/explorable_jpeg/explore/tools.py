@@ -30,15 +30,25 @@ class Param:
     choices: tuple[str, ...] = ()
 
     def check(self, tool: str, value: Any) -> Any:
-        """``value`` converted to the parameter's kind; raises :class:`ExplorationError`."""
+        """``value`` converted by :meth:`convert`; raises :class:`ExplorationError`."""
+        try:
+            return self.convert(value)
+        except ValueError as exc:
+            raise ExplorationError(f"{tool}: {exc}") from None
+
+    def convert(self, value: Any) -> Any:
+        """``value`` converted to the parameter's kind; raises ``ValueError``.
+
+        Three refusals, each with its own message: a value of the wrong kind, a number that
+        is not finite (NaN, ±inf), a number outside ``[minimum, maximum]``."""
         if self.kind == "object" or value is None:
             return value
         try:
             if self.kind == "bool":
                 if isinstance(value, str):
-                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    if value.lower() not in _TRUE + _FALSE:
                         raise ValueError(value)
-                    return value.lower() in ("true", "1", "yes")
+                    return value.lower() in _TRUE
                 return bool(value)
             if self.kind == "str":
                 v = str(value)
@@ -47,30 +57,50 @@ class Param:
                 return v
             if self.kind == "floats":
                 vals = value if isinstance(value, (list, tuple)) else (value,)
-                return tuple(self._number(float(v)) for v in vals)
-            num = float(value)
-            if self.kind == "int":
-                if num != int(num):
+                nums = tuple(float(v) for v in vals)
+            else:
+                nums = (float(value),)
+                if self.kind == "int" and math.isfinite(nums[0]) and nums[0] != int(nums[0]):
                     raise ValueError(value)
-                return int(self._number(num))
-            return self._number(num)
         except (TypeError, ValueError):
-            allowed = f" (one of {', '.join(self.choices)})" if self.choices else ""
-            rng = ""
-            if self.minimum is not None or self.maximum is not None:
-                rng = f" in [{self.minimum}, {self.maximum}]"
-            raise ExplorationError(
-                f"{tool}: {self.name} must be a finite {self.kind}{rng}{allowed}, got {value!r}"
-            ) from None
+            raise ValueError(f"{self.name} must be {self.kind_text()}, got {value!r}") from None
+        for v in nums:
+            if not math.isfinite(v):
+                raise ValueError(f"{self.name} must be a finite number, got {v}")
+            if (self.minimum is not None and v < self.minimum) or (
+                self.maximum is not None and v > self.maximum
+            ):
+                raise ValueError(f"{self.name} must be {self.range_text()}, got {v:g}")
+        if self.kind == "floats":
+            return nums
+        return int(nums[0]) if self.kind == "int" else nums[0]
 
-    def _number(self, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError(v)
-        if (self.minimum is not None and v < self.minimum) or (
-            self.maximum is not None and v > self.maximum
-        ):
-            raise ValueError(v)
-        return v
+    def kind_text(self) -> str:
+        """What a value must be, in words (``a number``, ``one of colour, brighten``, …)."""
+        if self.kind == "str" and self.choices:
+            return "one of " + ", ".join(self.choices)
+        return _KIND_TEXT[self.kind]
+
+    def range_text(self) -> str:
+        """``in [lo, hi]``, ``≥ lo``, ``≤ hi`` or ``""`` (no bounds)."""
+        lo, hi = self.minimum, self.maximum
+        if lo is not None and hi is not None:
+            return f"in [{lo:g}, {hi:g}]"
+        if lo is not None:
+            return f"≥ {lo:g}"
+        return f"≤ {hi:g}" if hi is not None else ""
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+_KIND_TEXT = {
+    "float": "a number",
+    "int": "an integer",
+    "bool": "true or false",
+    "str": "a string",
+    "floats": "numbers (a comma-separated list)",
+    "object": "an image or box given by the caller",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,11 +129,16 @@ class ToolSpec:
             out["reach"] = self.reach
         return out
 
-    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Defaults filled in and values checked; unknown names raise."""
+    def accepted(self) -> dict[str, Param]:
+        """Every parameter a call may give, by name: the tool's and ``reach`` (if it has one)."""
         known = {p.name: p for p in self.params}
         if self.reach is not None:
-            known["reach"] = REACH
+            known["reach"] = dataclasses.replace(REACH, default=self.reach)
+        return known
+
+    def complete(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Defaults filled in and values checked; unknown names raise."""
+        known = self.accepted()
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ExplorationError(
