@@ -196,9 +196,9 @@ def test_explore_param_refusals_come_before_reading_the_input(tmp_path, capsys):
 def test_cli_and_engine_refuse_the_same_values():
     """Every bounded numeric parameter of every tool: just outside its range is refused by
     both ``--param`` parsing and ``Explorer.apply``'s registry check; its default passes both."""
-    from explorable_jpeg.cli.files import CliError
     from explorable_jpeg.cli.params import parse_params
     from explorable_jpeg.cli.tools import cli_value
+    from explorable_jpeg.errors import CliError
     from explorable_jpeg.explore import SPECS, ExplorationError
 
     checked = 0

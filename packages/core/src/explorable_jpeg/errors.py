@@ -71,3 +71,9 @@ class ExplorationFileError(ExplorationError):
 
 class UnknownToolError(ExplorationError):
     """``apply`` was asked for a tool that does not exist."""
+
+
+class CliError(Exception):
+    """A user error of the command line (bad argument, unwritable output), reported as
+    ``error: <message>`` with exit code 2. Not an :class:`ExplorableJpegError`: the library
+    never raises it."""

@@ -17,7 +17,7 @@ Files whose entropy-coded data libjpeg reports as corrupt are refused unless
 output is written only when it passes ``check`` against them.
 
 Modules: :mod:`.args` (the parser, checks before any work), :mod:`.files` (reading and
-writing, :class:`CliError`), :mod:`.decode` (decode, sample), :mod:`.check` (check,
+writing), :mod:`.decode` (decode, sample), :mod:`.check` (check,
 compress), :mod:`.explore`, :mod:`.params` (``--param`` from the tool registry),
 :mod:`.tools` (the registry as text and Markdown).
 """
@@ -29,8 +29,7 @@ import sys
 from collections.abc import Sequence
 
 from explorable_jpeg.cli.args import build_parser, validate_args
-from explorable_jpeg.cli.files import CliError
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import CliError, ExplorableJpegError
 
 __all__ = ["CliError", "build_parser", "main"]
 

@@ -8,9 +8,9 @@ import math
 from explorable_jpeg.cli.check import cmd_check, cmd_compress
 from explorable_jpeg.cli.decode import cmd_decode, cmd_sample
 from explorable_jpeg.cli.explore import cmd_explore
-from explorable_jpeg.cli.files import CliError
 from explorable_jpeg.cli.params import parse_params, split_items
 from explorable_jpeg.cli.tools import cmd_tools, explore_epilog
+from explorable_jpeg.errors import CliError
 from explorable_jpeg.explore.tools import REACH, SPECS, TOOLS
 from explorable_jpeg.jpeg.code import SUBSAMPLING_FACTORS
 

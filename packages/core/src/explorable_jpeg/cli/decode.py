@@ -12,7 +12,6 @@ import torch
 from tqdm import tqdm
 
 from explorable_jpeg.cli.files import (
-    CliError,
     ensure_writable,
     expand_inputs,
     load_decoder,
@@ -23,7 +22,7 @@ from explorable_jpeg.cli.files import (
 )
 from explorable_jpeg.decoding.plain import decode_plain
 from explorable_jpeg.decoding.zfile import load_z, save_z
-from explorable_jpeg.errors import ExplorableJpegError
+from explorable_jpeg.errors import CliError, ExplorableJpegError
 
 if TYPE_CHECKING:
     from explorable_jpeg.decoding.decoder import Decoder
@@ -59,7 +58,7 @@ def _decode_one(args: argparse.Namespace, decoder: Decoder | None, src: Path, ou
     if corrupt:
         verify_recovered(code, image, src)
     save_png(image, str(out))
-    if args.z_out:
+    if args.z_out and z is not None:  # the l1 model (no z) refused --z-out above
         save_z(args.z_out, z, code)
 
 

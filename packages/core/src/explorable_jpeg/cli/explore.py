@@ -12,7 +12,6 @@ import numpy as np
 from tqdm import tqdm
 
 from explorable_jpeg.cli.files import (
-    CliError,
     ensure_writable,
     load_decoder,
     load_image,
@@ -23,6 +22,7 @@ from explorable_jpeg.cli.files import (
 )
 from explorable_jpeg.cli.params import parse_params
 from explorable_jpeg.decoding.zfile import load_z, save_z
+from explorable_jpeg.errors import CliError
 from explorable_jpeg.explore.tools import SPECS, TOOLS, ToolSpec
 from explorable_jpeg.jpeg.code import JpegCode
 

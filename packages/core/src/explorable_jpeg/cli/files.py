@@ -1,6 +1,7 @@
 """What the commands share: reading JPEGs and images, writing PNGs, loading the decoder.
 
-Every failure a user can cause becomes a :class:`CliError` (``error: …``, exit code 2).
+Every failure a user can cause becomes a :class:`~explorable_jpeg.errors.CliError`
+(``error: …``, exit code 2).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from PIL import Image
 
 from explorable_jpeg.consistency.check import check
-from explorable_jpeg.errors import CorruptJpegDataError
+from explorable_jpeg.errors import CliError, CorruptJpegDataError
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.jpeg.io import as_uint8_image, read_jpeg
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
     from explorable_jpeg.decoding.decoder import Decoder
 
 logger = logging.getLogger("explorable_jpeg")
-
-
-class CliError(Exception):
-    """A user error reported as ``error: <message>`` with exit code 2."""
 
 
 def ensure_writable(path: str) -> None:

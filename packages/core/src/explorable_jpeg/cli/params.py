@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from explorable_jpeg.cli.files import CliError
+from explorable_jpeg.errors import CliError
 from explorable_jpeg.explore.tools import Param, spec
 
 #: values (and the empty one) that mean "let the tool choose", for parameters whose default

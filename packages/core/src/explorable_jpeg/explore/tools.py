@@ -51,10 +51,10 @@ class Param:
                     return value.lower() in _TRUE
                 return bool(value)
             if self.kind == "str":
-                v = str(value)
-                if self.choices and v not in self.choices:
-                    raise ValueError(v)
-                return v
+                text = str(value)
+                if self.choices and text not in self.choices:
+                    raise ValueError(text)
+                return text
             if self.kind == "floats":
                 vals = value if isinstance(value, (list, tuple)) else (value,)
                 nums = tuple(float(v) for v in vals)
