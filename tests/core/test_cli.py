@@ -49,6 +49,16 @@ def test_console_script_entry_point_runs(tmp_path):
     assert proc.returncode == 0 and "decode" in proc.stdout
 
 
+def test_python_m_explorable_jpeg_runs_the_cli():
+    proc = subprocess.run(
+        [sys.executable, "-m", "explorable_jpeg", "tools"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("variance-up: Variance +")
+
+
 def test_decode_with_self_ensemble(tmp_path, capsys):
     src, jpg = tmp_path / "s.png", tmp_path / "x.jpg"
     Image.fromarray(natural_image(40, 56, seed=7)).save(src)
