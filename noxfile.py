@@ -211,10 +211,14 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Static checks: ruff lint and ruff format check."""
-    session.install(f"ruff=={RUFF_VERSION}")
+    """Static checks: ruff lint, ruff format check, and mypy on core (its typed signatures;
+    config in packages/core/pyproject.toml [tool.mypy])."""
+    session.install(f"ruff=={RUFF_VERSION}", "mypy>=1.10")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    install_torch(session)  # mypy needs torch's and numpy's own annotations
+    session.install("-e", CORE)
+    session.run("mypy", "--config-file", f"{CORE}/pyproject.toml", f"{CORE}/src/explorable_jpeg")
 
 
 @nox.session

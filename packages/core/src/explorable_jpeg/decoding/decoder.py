@@ -223,7 +223,7 @@ class Decoder(nn.Module):
     def decode_planes(
         self,
         code: JpegCode,
-        z: torch.Tensor | None = None,
+        z: torch.Tensor | np.ndarray | None = None,
         tile_blocks: int | None = TILE_BLOCKS,
         ensemble: int | None = None,
     ) -> torch.Tensor:
@@ -257,6 +257,7 @@ class Decoder(nn.Module):
             )
             back = coefficients_inverse(out, k)
             coeffs = back if coeffs is None else coeffs + back
+        assert coeffs is not None  # transforms() gives at least one view
         if len(views) > 1:
             coeffs = coeffs / len(views)
         luma = coefficients_to_pixels(coeffs, ty)[0]
@@ -300,6 +301,7 @@ class Decoder(nn.Module):
             )
             back = grid_inverse(out, k)
             res = back if res is None else res + back
+        assert res is not None
         if len(chroma_views) > 1:
             res = res / len(chroma_views)
         pred = up[0] + res[0]

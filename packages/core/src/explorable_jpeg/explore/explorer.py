@@ -44,6 +44,7 @@ from explorable_jpeg.explore.selection import as_mask, bbox, mcu_pixel_mask, sel
 from explorable_jpeg.explore.state import History, State, stored_field
 from explorable_jpeg.explore.tools import spec
 from explorable_jpeg.jpeg.code import JpegCode
+from explorable_jpeg.models.digit import DigitNet
 from explorable_jpeg.snap.pipeline import snap
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Explorer:
         z = self._checked_z(z if z is not None else torch.zeros(decoder.z_shape(code)))
         self._state = State(z, self._checked_field(field))
         self._image = self._render(self._state)
-        self._classifier = None
+        self._classifier: DigitNet | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -318,11 +319,9 @@ class Explorer:
 
     # ------------------------------------------------------------------ digits
     @property
-    def classifier(self) -> torch.nn.Module:
+    def classifier(self) -> DigitNet:
         """The digit classifier (bundled weights), loaded on first use."""
         if self._classifier is None:
-            from explorable_jpeg.models.digit import DigitNet
-
             self._classifier = DigitNet.from_pretrained(device=self.decoder.device)
             for p in self._classifier.parameters():
                 p.requires_grad_(False)

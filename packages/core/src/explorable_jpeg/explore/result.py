@@ -15,6 +15,7 @@ from explorable_jpeg.jpeg.code import JpegCode
 
 if TYPE_CHECKING:
     from explorable_jpeg.explore.objectives import Objective
+    from explorable_jpeg.models.digit import DigitNet
 
 
 @dataclasses.dataclass
@@ -53,7 +54,7 @@ class ExplorerLike(Protocol):
     def z(self) -> torch.Tensor: ...
 
     @property
-    def classifier(self) -> torch.nn.Module: ...
+    def classifier(self) -> DigitNet: ...
 
     def optimize(
         self, objective: Objective, mask: Any = None, **options: Any

@@ -73,7 +73,7 @@ def block_mask(mask: np.ndarray, padded: tuple[int, int]) -> np.ndarray:
     hp, wp = padded
     m = np.zeros((hp, wp), dtype=bool)
     m[: mask.shape[0], : mask.shape[1]] = mask
-    return m.reshape(hp // 8, 8, wp // 8, 8).any(axis=(1, 3))
+    return np.asarray(m.reshape(hp // 8, 8, wp // 8, 8).any(axis=(1, 3)))
 
 
 def selected_blocks(mask: object, code: JpegCode) -> torch.Tensor:

@@ -13,6 +13,7 @@ whatever the network outputs.
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import torch
 from torch import nn
@@ -49,7 +50,7 @@ class ChromaNet(nn.Module):
         self.body = nn.ModuleList(ZResBlock(c.channels, c.z_channels) for _ in range(c.blocks))
         self.tail = nn.Conv2d(c.channels, 128, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.tail.bias))
 
     def forward(self, luma, chroma_up, table, factors: tuple[int, int], z=None):
         b, _, h, w = luma.shape

@@ -46,7 +46,7 @@ __all__ = [
 @dataclasses.dataclass
 class DigitNetConfig:
     size: int = 32
-    widths: tuple[int, int, int] = (24, 48, 64)
+    widths: tuple[int, ...] = (24, 48, 64)
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)  # JSON gives lists

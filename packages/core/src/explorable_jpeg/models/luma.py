@@ -12,6 +12,7 @@ so an untrained net decodes at the bin centres. Pixels: ``IDCT(M · X̂) + 128``
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import torch
 from torch import nn
@@ -49,12 +50,13 @@ class LumaNet(nn.Module):
         self.body = nn.ModuleList(ZResBlock(c.channels, c.z_channels) for _ in range(c.blocks))
         self.tail = nn.Conv2d(c.channels, 64, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
+        nn.init.zeros_(cast(torch.Tensor, self.tail.bias))
 
     def offsets(self, q: torch.Tensor, table: torch.Tensor, z: torch.Tensor | None = None):
         """Bounded offsets ``½ tanh(f) ∈ (−½, ½)``, shape ``(B, 64, h, w)``."""
         m = table.reshape(-1, 64, 1, 1).to(q.dtype)
-        x = torch.cat([q * m / 128.0, table_channels(table, q.shape[-2:]).to(q.dtype)], 1)
+        tc = table_channels(table, (q.shape[-2], q.shape[-1])).to(q.dtype)
+        x = torch.cat([q * m / 128.0, tc], 1)
         h = self.head(x)
         for block in self.body:
             h = block(h, z)
