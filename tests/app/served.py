@@ -42,12 +42,11 @@ def stroke_editor(background_path: str, folder: Path, box, tag: str = "") -> dic
     }
 
 
-def tool_inputs(tool: str, editor: dict, budget: float = 2.0, **kw) -> dict:
-    """Keyword arguments of ``/apply_tool`` (the page's defaults, overridable)."""
-    from explorable_jpeg_app.handlers import CONTROL_DEFAULTS, tool_delta, tool_reach
+def tool_inputs(tool: str, editor: dict, budget: float = 2.0, **params) -> dict:
+    """Keyword arguments of ``/apply_tool``: ``tool``'s parameters by registry name (those
+    the tool does not take are left out; the others keep the page's defaults)."""
+    from explorable_jpeg_app.controls import tool_controls
 
-    args = {**CONTROL_DEFAULTS, "delta": tool_delta(tool) or 0.03, "budget": budget, **kw}
-    args.setdefault("reach", tool_reach(tool) or 0.0)
-    if args["reach"] is None:
-        args["reach"] = tool_reach(tool) or 0.0
-    return {"tool": tool, "editor": editor, **args}
+    keys = {c.param.name: c.key for c in tool_controls(tool)}
+    chosen = {keys[k]: v for k, v in params.items() if k in keys}
+    return {"tool": tool, "editor": editor, "budget": budget, **chosen}

@@ -13,7 +13,10 @@ from PIL import Image
 import explorable_jpeg as ej
 from explorable_jpeg.decoding.zfile import load_z
 from explorable_jpeg_app import handlers as h
-from explorable_jpeg_app.session import DISPLAY_MAX_SIDE, MAX_PIXELS_ENV, Cancelled, Session
+from explorable_jpeg_app.controls import tool_controls
+from explorable_jpeg_app.display import DISPLAY_MAX_SIDE
+from explorable_jpeg_app.session import Cancelled, Session
+from explorable_jpeg_app.source import MAX_PIXELS_ENV
 from explorable_jpeg_app.ui import EXAMPLES_DIR, example_files
 from tests.conftest import FIXTURES, natural_image
 
@@ -21,9 +24,11 @@ STATE, PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY = range(7)
 UPLOAD = 7  # the load handlers' extra output: the upload box
 
 
-def tool_args(**kw):
-    """The page's tool controls at their defaults (fast budget), overridable by name."""
-    return {**h.CONTROL_DEFAULTS, "budget": 4.0, **kw}
+def tool_args(tool: str, budget: float = 4.0, **params):
+    """Keyword arguments of the apply handler: a fast budget and ``tool``'s parameters by
+    registry name (the others stay at the page's defaults, the registry's)."""
+    keys = {c.param.name: c.key for c in tool_controls(tool)}
+    return {"budget": budget, **{keys[k]: v for k, v in params.items()}}
 
 
 def strokes_on(view, box=(40, 80, 60, 140), colour=(255, 0, 0)):
@@ -82,7 +87,7 @@ def test_upload_png_is_compressed_at_the_chosen_quality(load, tmp_path):
 def test_scribble_changes_the_region_stays_consistent_and_undo_redo_restore(loaded):
     apply_tool = h.make_apply()
     editor = strokes_on(loaded)
-    after = apply_tool(loaded[STATE], "scribble", editor, **tool_args(), progress=None)
+    after = apply_tool(loaded[STATE], "scribble", editor, **tool_args("scribble"), progress=None)
     assert not np.array_equal(after[OURS], loaded[OURS])
     assert 'data-consistent="true"' in after[BADGE]
     assert "Scribble" in after[STATUS] and "changed the image" in after[STATUS]
@@ -103,7 +108,7 @@ def test_scribble_changes_the_region_stays_consistent_and_undo_redo_restore(load
 
 def test_random_alternatives_fill_the_gallery_and_use_this_adds_to_history(loaded):
     apply_tool = h.make_apply()
-    view = apply_tool(loaded[STATE], "random", None, **tool_args(n=3), progress=None)
+    view = apply_tool(loaded[STATE], "random", None, **tool_args("random", n=3), progress=None)
     assert len(view[GALLERY]) == 3
     assert all(caption.endswith("✔") for _, caption in view[GALLERY])
     used = h.use_alternative(view[STATE], 2)
@@ -190,9 +195,11 @@ def test_truncated_and_garbage_uploads(load, example_jpeg, tmp_path):
 
 def test_tool_without_a_selection_keeps_every_output_and_says_why(loaded):
     apply_tool = h.make_apply()
-    after = apply_tool(loaded[STATE], "scribble", strokes_on(loaded), **tool_args(), progress=None)
+    after = apply_tool(
+        loaded[STATE], "scribble", strokes_on(loaded), **tool_args("scribble"), progress=None
+    )
     with pytest.warns(UserWarning, match="Select a region"):
-        out = apply_tool(after[STATE], "scribble", None, **tool_args(), progress=None)
+        out = apply_tool(after[STATE], "scribble", None, **tool_args("scribble"), progress=None)
     assert_kept(out)
     assert "Select a region" in out[STATUS] and "unchanged" in out[STATUS]
     assert after[STATE].explorer.can_undo
@@ -205,7 +212,7 @@ def test_an_unexpected_failure_is_one_line_and_keeps_the_outputs(loaded, monkeyp
 
     monkeypatch.setattr(Session, "apply", boom)
     with pytest.warns(UserWarning):
-        out = h.make_apply()(loaded[STATE], "random", None, **tool_args(), progress=None)
+        out = h.make_apply()(loaded[STATE], "random", None, **tool_args("random"), progress=None)
     assert_kept(out)
     assert "RuntimeError" in out[STATUS] and "/tmp" not in out[STATUS]
 
@@ -218,9 +225,9 @@ def test_cancel_stops_the_action_and_leaves_the_state(loaded):
 
     mask, _ = h.full_resolution_strokes(state, strokes_on(loaded))
     with pytest.raises(Cancelled):
-        state.apply("random", mask, {"n": 2, "budget": 2.0}, lambda f, d: progress(f))
+        state.apply("random", mask, {"n": 2}, lambda f, d: progress(f), budget_s=2.0)
     editor = strokes_on(loaded)
-    view = h.make_apply()(state, "random", editor, **tool_args(n=2), progress=progress)
+    view = h.make_apply()(state, "random", editor, **tool_args("random", n=2), progress=progress)
     assert view[GALLERY] == []
     assert "Cancelled" in view[STATUS]
     np.testing.assert_array_equal(view[OURS], loaded[OURS])
@@ -247,7 +254,11 @@ def test_gray_jpeg_works_end_to_end(load):
     assert view[STATE].image.ndim == 2  # the image itself stays gray
     assert 'data-consistent="true"' in view[BADGE]
     after = h.make_apply()(
-        view[STATE], "scribble", strokes_on(view, box=(5, 15, 5, 25)), **tool_args(), progress=None
+        view[STATE],
+        "scribble",
+        strokes_on(view, box=(5, 15, 5, 25)),
+        **tool_args("scribble"),
+        progress=None,
     )
     assert 'data-consistent="true"' in after[BADGE]
 
@@ -261,15 +272,15 @@ def test_zoom_follows_apply_and_a_new_image(load, loaded, tmp_path):
     """The zoom panel is refreshed after every change, at the point last clicked."""
     refresh = h.make_refresh(tmp_path)
     point = (100 / loaded[STATE].code.width, 60 / loaded[STATE].code.height)
-    before, _ = refresh(loaded[STATE], point, 4)
-    after = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded), **tool_args(),
+    before, _, _ = refresh(loaded[STATE], point, 4)
+    after = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded), **tool_args("scribble"),
                            progress=None)  # fmt: skip
-    zoomed, downloads = refresh(after[STATE], point, 4)
+    zoomed, downloads, _ = refresh(after[STATE], point, 4)
     assert not np.array_equal(zoomed, before)
     np.testing.assert_array_equal(zoomed, h.zoom_at(after[STATE], 100, 60, 4))
     assert ej.check(after[STATE].code, np.asarray(Image.open(downloads[0]))).consistent
     other = load(after[STATE], str(FIXTURES / "gray.jpg"), 15, "4:2:0", progress=None)
-    zoomed_other, _ = refresh(other[STATE], point, 4)
+    zoomed_other, _, _ = refresh(other[STATE], point, 4)
     assert zoomed_other.shape != zoomed.shape or not np.array_equal(zoomed_other, zoomed)
     np.testing.assert_array_equal(zoomed_other, h.zoom_at(other[STATE], *h.zoom_point(
         other[STATE], point), 4))  # fmt: skip
@@ -325,8 +336,9 @@ def test_engine_tools_change_the_selection_and_stay_consistent(
     )  # fmt: skip
 
     loaded = h.make_load(decoder)(None, str(example_jpeg), 15, "4:2:0", progress=None)
+    shift = {"hue": 0.2} if tool == "hsv" else {}
     after = h.make_apply()(
-        loaded[STATE], tool, strokes_on(loaded), **tool_args(hue=0.2), progress=None
+        loaded[STATE], tool, strokes_on(loaded), **tool_args(tool, **shift), progress=None
     )
     assert not np.array_equal(after[OURS], loaded[OURS])
     assert 'data-consistent="true"' in after[BADGE]
@@ -357,3 +369,186 @@ def test_a_lossless_crop_is_shown_consistent_where_reachable(load, tmp_path):
     assert not report.consistent and report.consistent_where_reachable
     assert 'data-consistent="true"' in view[BADGE]
     assert "consistent where reachable" in view[BADGE]
+
+
+# ------------------------------------------------------------------------------------------
+# the tool controls come from the registry
+# ------------------------------------------------------------------------------------------
+
+
+def _sample(control):
+    """A value other than the default: ``(as the widget gives it, as the tool receives it)``."""
+    p = control.param
+    if p.kind == "bool":
+        return (not p.default,) * 2
+    if p.kind == "str":
+        other = next(c for c in p.choices if c != p.default) if p.choices else "x"
+        return other, other
+    if p.kind == "floats":
+        if p.maximum is not None and p.maximum - (p.minimum or 0) <= 16:
+            return ["3", "7"], (3.0, 7.0)
+        return "2, 5", (2.0, 5.0)
+    if p.kind == "object":
+        if p.name.endswith("_box"):
+            return "1, 2, 9, 12", (1, 2, 9, 12)
+        image = np.full((8, 8, 3), 90, np.uint8)
+        return image, image
+    lo = p.minimum if p.minimum is not None else p.default - 3
+    hi = p.maximum if p.maximum is not None else p.default + 3
+    value = lo + 0.37 * (hi - lo)
+    value = round(value) if p.kind == "int" else value
+    assert value != p.default
+    return value, value
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """What the explorer is asked to do (the apply handler's parameters on arrival)."""
+    from explorable_jpeg.explore import Explorer, ToolResult
+
+    seen: list[tuple[str, dict]] = []
+
+    def record(self, tool, mask=None, **kw):
+        seen.append((tool, kw))
+        return ToolResult(self.image)
+
+    monkeypatch.setattr(Explorer, "apply", record)
+    return seen
+
+
+def test_every_registry_parameter_has_a_control_with_the_registry_default(decoder):
+    from explorable_jpeg.explore import SPECS
+    from explorable_jpeg_app import create_app
+    from explorable_jpeg_app.controls import PAGE_SUPPLIED
+
+    app = create_app(decoder=decoder)
+    by_id = {b.elem_id: b for b in app.blocks.values() if getattr(b, "elem_id", None)}
+    for spec in SPECS.values():
+        controls = {c.param.name: c for c in tool_controls(spec.name)}
+        wanted = {p.name for p in spec.params} - set(PAGE_SUPPLIED)
+        assert wanted | ({"reach"} if spec.reach is not None else set()) == set(controls)
+        for name, c in controls.items():
+            shown = by_id[f"control-{c.key}"].value
+            default = spec.reach if name == "reach" else spec.param(name).default
+            assert c.value(shown) == (None if default is None else default), (spec.name, name)
+    assert by_id["budget"].value == h.SIGNATURE.parameters["budget"].default == 30.0
+
+
+@pytest.mark.parametrize("tool", sorted({c.tool for c in h.edit.CONTROLS}))
+def test_applying_passes_every_control_to_the_tool(loaded, calls, tool):
+    apply_tool = h.make_apply()
+    editor = strokes_on(loaded)
+    for c in tool_controls(tool):
+        shown, expected = _sample(c)
+        calls.clear()
+        apply_tool(loaded[STATE], tool, editor, budget=3.0, progress=None, **{c.key: shown})
+        assert len(calls) == 1, c.key
+        got_tool, kw = calls[0]
+        assert got_tool == tool and kw["budget_s"] == 3.0
+        if isinstance(expected, np.ndarray):
+            np.testing.assert_array_equal(kw[c.param.name], expected)
+        else:
+            assert kw[c.param.name] == expected, c.key
+        passed = {o.param.name for o in tool_controls(tool) if o.value(o.default) is not None}
+        others = passed - {c.param.name}
+        assert others <= set(kw), f"{c.key}: dropped {others - set(kw)}"  # defaults passed too
+
+
+def test_digit_alternatives_are_ranked_with_scores_and_click_to_use(loaded):
+    from types import SimpleNamespace
+
+    view = h.make_apply()(loaded[STATE], "digit", strokes_on(loaded, box=(30, 90, 40, 100)),
+                          **tool_args("digit", digits=["3", "7"]), progress=None)  # fmt: skip
+    state = view[STATE]
+    assert [a.name for a in state.alternatives] in (["digit 3", "digit 7"], ["digit 7", "digit 3"])
+    scores = [a.score for a in state.alternatives]
+    assert scores == sorted(scores, reverse=True) and all(0 <= p <= 1 for p in scores)
+    assert [c.split(" · ")[0] for _, c in view[GALLERY]] == ["#1", "#2"]
+    assert all("p=" in c and c.endswith("✔") for _, c in view[GALLERY])
+    used = h.choose_alternative(state, SimpleNamespace(index=1))  # a click on the second
+    np.testing.assert_array_equal(used[STATE].image, state.alternatives[1].image)
+    assert ej.check(used[STATE].code, used[STATE].image).consistent
+
+
+def test_random_alternatives_are_captioned_with_their_distance(loaded):
+    view = h.make_apply()(loaded[STATE], "random", strokes_on(loaded),
+                          **tool_args("random", n=2), progress=None)  # fmt: skip
+    mask, _ = h.full_resolution_strokes(loaded[STATE], strokes_on(loaded))
+    for alt, (_, caption) in zip(view[STATE].alternatives, view[GALLERY], strict=True):
+        d = np.abs(alt.image.astype(float) - loaded[STATE].image).mean(axis=-1)[mask].mean()
+        assert f"Δ {d:.1f}" in caption, caption
+
+
+def test_undo_while_an_apply_runs_is_refused_and_the_apply_keeps_its_result(loaded):
+    import threading
+
+    first = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded),
+                           **tool_args("scribble"), progress=None)  # fmt: skip
+    started, release, result = threading.Event(), threading.Event(), {}
+
+    def progress(fraction, desc=""):
+        started.set()
+        release.wait(60)
+
+    def run():
+        result["view"] = h.make_apply()(first[STATE], "random", strokes_on(loaded),
+                                        **tool_args("random", n=2), progress=progress)  # fmt: skip
+
+    job = threading.Thread(target=run)
+    job.start()
+    try:
+        assert started.wait(120)
+        for handler in (h.undo, h.redo):
+            with pytest.warns(UserWarning, match="still running"):
+                out = handler(first[STATE])
+            assert_kept(out)
+            assert "Apply is still running" in out[STATUS]
+    finally:
+        release.set()
+        job.join(120)
+    after = result["view"]
+    assert len(after[GALLERY]) == 2 and after[STATE].explorer.can_undo
+    undone = h.undo(after[STATE])  # once it finished, undo steps back from its result
+    np.testing.assert_array_equal(undone[STATE].image, first[STATE].image)
+
+
+# ------------------------------------------------------------------------------------------
+# compare views and the status after Apply
+# ------------------------------------------------------------------------------------------
+
+
+def test_compare_shows_previous_current_plain_and_the_amplified_difference(loaded):
+    after = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded),
+                           **tool_args("scribble"), progress=None)  # fmt: skip
+    state = after[STATE]
+    np.testing.assert_array_equal(h.compare(state, "current"), after[OURS])
+    np.testing.assert_array_equal(h.compare(state, "previous"), loaded[OURS])
+    np.testing.assert_array_equal(h.compare(state, "plain"), after[PLAIN])
+    diff = h.compare(state, "difference ×4")
+    expected = np.minimum(4 * np.abs(after[OURS].astype(int) - loaded[OURS]), 255)
+    np.testing.assert_array_equal(diff, expected)
+    assert diff[40:80, 60:140].any() and not diff[200:, 300:].any()
+    # before any change "previous" is the image itself; after undo it is the edited one
+    np.testing.assert_array_equal(h.compare(loaded[STATE], "previous"), loaded[OURS])
+    undone = h.undo(state)
+    np.testing.assert_array_equal(h.compare(undone[STATE], "previous"), after[OURS])
+    refresh = h.make_refresh()
+    shown = refresh(state, None, 4, "difference ×4")[2]
+    np.testing.assert_array_equal(shown, diff)
+    assert is_skip(refresh(state, None, 4, "current")[2])  # the view's own image stays
+
+
+def test_status_after_apply_says_which_tool_ran_and_how_far_it_got(loaded):
+    from explorable_jpeg_app.controls import tool_label
+    from explorable_jpeg_app.session import Outcome
+
+    after = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded),
+                           **tool_args("scribble"), progress=None)  # fmt: skip
+    o = after[STATE].outcome
+    text = after[STATUS]
+    assert f"**{tool_label('scribble')}**" in text
+    assert f"loss {o.loss_start:.4g} → {o.loss_best:.4g}" in text and "reach 1.00" in text
+    assert f"{o.iterations} iterations" in text
+    little = h.outcome_text(Outcome("variance-up", True, 1.0, 0.97, 12, 2.0, 0.5))
+    assert "little room" in little and "(-3%)" in little and "reach 0.50" in little
+    assert "little room" not in h.outcome_text(Outcome("variance-up", True, 1.0, 0.5, 12, 2.0))

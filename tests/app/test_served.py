@@ -61,7 +61,7 @@ def test_shown_images_and_downloads_are_lossless_png_that_pass_check(client, tmp
     after = client.predict(**tool_inputs("scribble", editor, budget=3.0), api_name="/apply_tool")
     assert str(after[OURS]).endswith(".png")
     assert ej.check(code, read(after[OURS])).consistent
-    zoom, downloads = client.predict(4, api_name="/refresh")  # any refresh: the current state
+    zoom, downloads, _ = client.predict(4, api_name="/refresh")  # any refresh: the current state
     png = next(p for p in downloads if str(p).endswith(".png"))
     np.testing.assert_array_equal(read(png), read(after[OURS]))
     assert ej.check(code, read(png)).consistent
@@ -104,8 +104,7 @@ def test_wiring_png_everywhere_progress_on_status_and_zoom_refresh(decoder):
     for name in ("plain", "ours", "zoom"):
         assert "download" not in (app.blocks[ids[name]].buttons or [])
     deps = app.config["dependencies"]
-    shown = {ids["ours"], ids["editor"], ids["plain"]}
-    view_deps = [d for d in deps if shown & set(d["outputs"])]
+    view_deps = [d for d in deps if ids["editor"] in d["outputs"]]  # the view handlers
     assert len(view_deps) >= 7  # upload, load, example, apply, undo, redo, use, exploration
     for d in view_deps:
         assert d["show_progress_on"] == [ids["status"]], d["api_name"]
@@ -114,3 +113,6 @@ def test_wiring_png_everywhere_progress_on_status_and_zoom_refresh(decoder):
     for d in view_deps:
         follower = next(f for f in deps if f.get("trigger_after") == d["id"])
         assert follower["id"] in refreshes, d["api_name"]
+        assert ids["ours"] in follower["outputs"]  # the compare view follows every change
+    assert any(d["targets"][0][0] == ids["compare"] and d["outputs"] == [ids["ours"]]
+               for d in deps)  # fmt: skip

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
-import os
-import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,184 +24,71 @@ import torch
 from PIL import Image
 
 import explorable_jpeg as ej
-from explorable_jpeg.errors import ExplorableJpegError, ImageTooLargeError, InvalidImageError
-from explorable_jpeg.explore import Explorer
+from explorable_jpeg.errors import ExplorableJpegError, InvalidImageError
+from explorable_jpeg.explore import SPECS, Explorer
 from explorable_jpeg.jpeg.code import JpegCode
 
-DISPLAY_MAX_SIDE = 1024  # longest side of what the browser shows; the code is never resized
-DEFAULT_MAX_PIXELS = 6_000_000  # the app's own pixel limit (CPU decoding time grows with it)
-MAX_PIXELS_ENV = "EXPLORABLE_JPEG_APP_MAX_PIXELS"
-JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif")
+from .display import display_scale
+from .source import load_source
 
 ProgressFn = Callable[[float, str], None]
 
 
 class Alternative(NamedTuple):
-    """One output of a tool that makes several: its name in the backend, image, caption."""
+    """One output of a tool that makes several: its name in the explorer, image, caption
+    (with its score, when the tool gives one)."""
 
     name: str
     image: np.ndarray
     caption: str
+    score: float | None = None
 
 
 class Cancelled(Exception):
     """The user pressed Cancel; nothing was changed."""
 
 
-class CancelToken:
-    """A flag shared by a running action and the Cancel button (never copied)."""
+class Busy(Exception):
+    """An action was asked for while an Apply of the same exploration is running."""
+
+
+class SharedFlag:
+    """A flag shared by every copy of a session (copying returns the same object): the
+    Cancel button's request, or "an Apply is running"."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
 
-    def cancel(self) -> None:
+    def set(self) -> None:
         self._event.set()
 
     def reset(self) -> None:
         self._event.clear()
 
     @property
-    def cancelled(self) -> bool:
+    def is_set(self) -> bool:
         return self._event.is_set()
 
     @property
     def event(self) -> threading.Event:
         return self._event
 
-    def __deepcopy__(self, memo: dict) -> CancelToken:
+    def __deepcopy__(self, memo: dict) -> SharedFlag:
         return self
 
-    def __copy__(self) -> CancelToken:
+    def __copy__(self) -> SharedFlag:
         return self
 
 
-def app_max_pixels() -> int:
-    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
-    try:
-        return int(value) if value else DEFAULT_MAX_PIXELS
-    except ValueError:
-        return DEFAULT_MAX_PIXELS
+class CancelToken(SharedFlag):
+    """Set by the Cancel button, read by the running optimisation."""
 
+    def cancel(self) -> None:
+        self.set()
 
-# ------------------------------------------------------------------------------------------
-# loading
-# ------------------------------------------------------------------------------------------
-
-
-def too_large(name: str, dims: tuple[int, int] | None, limit: int) -> ImageTooLargeError:
-    """The app's refusal of a large image, naming the app's own setting."""
-    size = f" is {dims[0]}x{dims[1]} = {dims[0] * dims[1] / 1e6:.1f} megapixels;" if dims else ""
-    return ImageTooLargeError(
-        f"{name}{size} this app accepts images up to {limit / 1e6:.1f} megapixels "
-        f"(the server's {MAX_PIXELS_ENV} setting). Use a smaller image"
-    )
-
-
-def is_jpeg_bytes(data: bytes) -> bool:
-    return data[:3] == b"\xff\xd8\xff"
-
-
-def load_source(
-    data: bytes, name: str, quality: int, subsampling: str, max_pixels: int | None = None
-) -> tuple[bytes, JpegCode, str]:
-    """Bytes of an upload → ``(jpeg bytes, code, note)``.
-
-    A JPEG is read as it is (its own coefficients and tables). Any other image Pillow can
-    open is compressed at ``quality`` / ``subsampling`` with libjpeg.
-    """
-    limit = app_max_pixels() if max_pixels is None else max_pixels
-    if not data:
-        raise InvalidImageError(f"{name} is empty")
-    if is_jpeg_bytes(data) or name.lower().endswith(JPEG_SUFFIXES):
-        try:
-            code = ej.read_jpeg(data, max_pixels=limit)
-        except ImageTooLargeError as exc:
-            size = re.search(r"(\d+) ?x ?(\d+)", str(exc))
-            dims = (int(size[1]), int(size[2])) if size else None
-            raise too_large(name, dims, limit) from None
-        return data, code, f"read {name} as it is ({describe_code(code)})"
-    with Image.open(io.BytesIO(data)) as im:
-        if im.width * im.height > limit:
-            raise too_large(name, (im.width, im.height), limit)
-        im.load()
-        if im.mode in ("RGBA", "LA", "P", "PA"):
-            im = im.convert("RGBA")
-            flat = Image.new("RGB", im.size, (255, 255, 255))
-            flat.paste(im, mask=im.getchannel("A"))
-            im = flat
-        arr = ej.jpeg.io.as_uint8_image(im)
-    jpeg, code = ej.compress(arr, quality=int(quality), subsampling=subsampling, max_pixels=limit)
-    note = f"compressed {name} at quality {int(quality)}, {subsampling} ({describe_code(code)})"
-    return jpeg, code, note
-
-
-def describe_code(code: JpegCode) -> str:
-    if code.is_color:
-        f = code.factors(1)
-        samp = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0", (1, 2): "4:4:0"}.get(
-            f, f"chroma box {f[1]}x{f[0]}"
-        )
-        kind = f"colour {samp}"
-    else:
-        kind = "grayscale"
-    prog = ", progressive" if code.progressive else ""
-    return f"{code.width}x{code.height}, {kind}{prog}"
-
-
-def display_scale(height: int, width: int, max_side: int = DISPLAY_MAX_SIDE) -> float:
-    return min(1.0, max_side / max(height, width))
-
-
-def to_display(image: np.ndarray, scale: float) -> np.ndarray:
-    """RGB uint8 for the browser: gray expanded, large images downscaled (display only)."""
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=-1)
-    if scale >= 1.0:
-        return image
-    h, w = image.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
-
-
-def resize_nearest(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    if array.shape[:2] == (height, width):
-        return array
-    mode_img = Image.fromarray(array)
-    return np.asarray(mode_img.resize((width, height), Image.Resampling.NEAREST))
-
-
-# ------------------------------------------------------------------------------------------
-# the page's parameters → the engine's
-# ------------------------------------------------------------------------------------------
-
-# page control name → the engine's parameter name, per tool (missing: not passed)
-_ENGINE_PARAMS: dict[str, tuple[str, ...]] = {
-    "variance-up": ("delta",),
-    "variance-down": ("delta",),
-    "magnitude-up": ("delta",),
-    "magnitude-down": ("delta",),
-    "tv-down": (),
-    "scribble": ("scribble", "mode", "delta"),
-    "hsv": ("hue", "saturation", "value"),
-    "imprint": ("source", "dy", "dx", "angle"),
-    "dictionary": ("source", "ignore_variance"),
-    "periodicity": ("directions", "periods"),
-    "random": ("n", "close"),
-    "uniform": ("magnitude", "secondary", "direction"),
-    "digit": ("digits",),
-}
-
-
-def engine_params(tool: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The subset of the page's parameters that ``tool`` takes (None values left out);
-    ``reach`` for every tool that has one (the registry, ``explorable_jpeg.explore.SPECS``)."""
-    from explorable_jpeg.explore import SPECS
-
-    keys = _ENGINE_PARAMS.get(tool, ())
-    spec = SPECS.get(tool)
-    if spec is not None and spec.reach is not None:
-        keys = (*keys, "reach")
-    return {k: params[k] for k in keys if params.get(k) is not None}
+    @property
+    def cancelled(self) -> bool:
+        return self.is_set
 
 
 # ------------------------------------------------------------------------------------------
@@ -213,7 +98,9 @@ def engine_params(tool: str, params: dict[str, Any]) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class Outcome:
-    """What the last action did, for the status line."""
+    """What the last action did, for the status line: the tool, whether the image changed,
+    and how far its optimisation got (loss at the start and at the end, iterations, time,
+    the reach it ran with)."""
 
     tool: str
     changed: bool
@@ -221,6 +108,7 @@ class Outcome:
     loss_best: float | None = None
     iterations: int | None = None
     seconds: float | None = None
+    reach: float | None = None
 
 
 @dataclasses.dataclass
@@ -228,7 +116,8 @@ class Session:
     """Everything the app knows about one user's current file.
 
     ``explorer`` owns z, the history and the alternatives; ``source`` keeps the upload's
-    own bytes so that the file can be re-read (another quality, a lost cached copy).
+    own bytes so that the file can be re-read (another quality, a lost cached copy);
+    ``previous`` is the image shown before the last change (None: nothing changed yet).
     """
 
     name: str
@@ -241,7 +130,9 @@ class Session:
     alternatives: list[Alternative] = dataclasses.field(default_factory=list)
     outcome: Outcome | None = None
     seed: int = 0
+    previous: np.ndarray | None = None
     cancel: CancelToken = dataclasses.field(default_factory=CancelToken)
+    running: SharedFlag = dataclasses.field(default_factory=SharedFlag)
 
     @classmethod
     def open(
@@ -272,6 +163,12 @@ class Session:
         return self.explorer.image
 
     @property
+    def before(self) -> np.ndarray:
+        """The image before the last change (the plain decode's successor: our first
+        decode, when nothing changed yet)."""
+        return self.image if self.previous is None else self.previous
+
+    @property
     def scale(self) -> float:
         return display_scale(self.code.height, self.code.width)
 
@@ -280,24 +177,60 @@ class Session:
         the file are shared (never mutated)."""
         return copy.deepcopy(self, memo=_shared_memo(self))
 
+    def _changed(self, action: Callable[[Session], Any]) -> tuple[Session, Any]:
+        """``action`` run on a copy that remembers the image before it (refused while an
+        Apply of this exploration runs: its result would overwrite this action's)."""
+        if self.running.is_set:
+            raise Busy("an Apply is running")
+        new = self.copy()
+        new.outcome = None
+        before = self.image
+        out = action(new)
+        if not np.array_equal(new.image, before):
+            new.previous = before
+        return new, out
+
+    @contextmanager
+    def _job(self) -> Iterator[None]:
+        if self.running.is_set:
+            raise Busy("an Apply is running")
+        self.running.set()
+        try:
+            yield
+        finally:
+            self.running.reset()
+
     # -- actions: each returns a new session ------------------------------------------------
     def apply(
-        self, tool: str, mask: np.ndarray | None, params: dict[str, Any], progress: ProgressFn
+        self,
+        tool: str,
+        mask: np.ndarray | None,
+        params: dict[str, Any],
+        progress: ProgressFn,
+        budget_s: float | None = None,
+        scribble: np.ndarray | None = None,
     ) -> Session:
-        """Run ``tool`` on a copy; the copy is returned (``outcome.changed`` False and the
-        history untouched when the tool found no visible change)."""
+        """Run ``tool`` with its registry ``params`` on a copy; the copy is returned
+        (``outcome.changed`` False and the history untouched when the tool found no visible
+        change). The page's own parameters (:data:`~.controls.PAGE_SUPPLIED`): ``scribble``
+        (the painted image) and the session's ``seed``, for the tools that take them."""
         new = self.copy()
         self.cancel.reset()
-        kw = engine_params(tool, params)
-        if tool == "random":
+        names = {p.name for p in SPECS[tool].params}
+        kw = dict(params)
+        if "scribble" in names and scribble is not None:
+            kw["scribble"] = scribble
+        if "seed" in names:
             kw["seed"] = new.seed
             new.seed += 1
-        if "budget" in params:
-            kw["budget_s"] = float(params["budget"])
+        if budget_s is not None:
+            kw["budget_s"] = float(budget_s)
         before = self.image
-        result = new.explorer.apply(
-            tool, mask, progress=progress, cancel=self.cancel.event, **kw
-        )  # fmt: skip
+        stored = dict(new.explorer.alternatives)
+        with self._job():
+            result = new.explorer.apply(
+                tool, mask, progress=progress, cancel=self.cancel.event, **kw
+            )
         if self.cancel.cancelled:
             raise Cancelled()
         opt = result.result
@@ -305,6 +238,8 @@ class Session:
         if not changed and not result.alternatives:
             # nothing visible happened: keep the user's history exactly as it was shown
             new = self.copy()
+        elif changed:
+            new.previous = before
         new.outcome = Outcome(
             tool,
             changed,
@@ -312,39 +247,38 @@ class Session:
             None if opt is None else opt.loss_best,
             None if opt is None else opt.iterations,
             None if opt is None else opt.seconds,
+            None if opt is None else opt.reach,
         )
+        added = [k for k, v in new.explorer.alternatives.items() if stored.get(k) is not v]
         new.alternatives = []
         for name, image in result.alternatives.items():
             score = result.scores.get(name)
-            caption = name if score is None else f"{name}: p={score:.2f}"
-            key = name if name in new.explorer.alternatives else f"digit {name}"
-            new.alternatives.append(Alternative(key, image, caption))
+            if score is None:  # no score of its own: how far it is from the image before
+                caption = f"{name}: Δ {mean_difference(image, before, mask):.1f}"
+            else:
+                caption = f"{name}: p={score:.2f}"
+            key = stored_name(tool, name, added)
+            new.alternatives.append(Alternative(key, image, caption, score))
         return new
 
     def undo(self) -> tuple[Session, bool]:
-        new = self.copy()
-        new.outcome = None
-        return new, new.explorer.undo()
+        return self._changed(lambda new: new.explorer.undo())
 
     def redo(self) -> tuple[Session, bool]:
-        new = self.copy()
-        new.outcome = None
-        return new, new.explorer.redo()
+        return self._changed(lambda new: new.explorer.redo())
 
     def use_alternative(self, index: int) -> Session:
         if not 0 <= index < len(self.alternatives):
             raise InvalidImageError("no such alternative: make alternatives first")
-        new = self.copy()
-        new.outcome = None
-        new.explorer.use_alternative(self.alternatives[index].name)
-        return new
+        name = self.alternatives[index].name
+        return self._changed(lambda new: new.explorer.use_alternative(name))[0]
 
     def load_exploration(self, path: Path) -> Session:
-        new = self.copy()
-        new.outcome = None
-        new.explorer.load(path)
-        new.alternatives = []
-        return new
+        def load(new: Session) -> None:
+            new.explorer.load(path)
+            new.alternatives = []
+
+        return self._changed(load)[0]
 
     # -- outputs ------------------------------------------------------------------------------
     def check(self, image: np.ndarray | None = None) -> ej.CheckReport:
@@ -367,6 +301,25 @@ class Session:
         return [png, zpath, exp, jpg]
 
 
+def mean_difference(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean ``|a − b|`` in grey levels over ``mask`` (all pixels when None)."""
+    diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
+    diff = diff.mean(axis=-1) if diff.ndim == 3 else diff
+    return float(diff[mask].mean() if mask is not None and mask.any() else diff.mean())
+
+
+def stored_name(tool: str, returned: str, added: list[str]) -> str:
+    """The explorer's name of an alternative a tool returned as ``returned``: the same name,
+    or the one added by this call named ``"<tool> <returned>"`` (``digit`` returns ``"3"``
+    and stores ``"digit 3"``). Raises when neither is there (a tool that renamed them)."""
+    if returned in added:
+        return returned
+    for name in (f"{tool} {returned}", *(a for a in added if a.endswith(f" {returned}"))):
+        if name in added:
+            return name
+    raise ExplorableJpegError(f"{tool}: alternative {returned!r} was not stored by the explorer")
+
+
 def z_is_inert(decoder) -> bool:
     """True when the decoder's z layers are all zero (z cannot change the output)."""
     params = [p for n, p in decoder.named_parameters() if "z_proj" in n]
@@ -378,17 +331,18 @@ def _shared_memo(session: Session) -> dict:
     the file's bytes, code and plain decode, and every network the explorer holds (the
     decoder, a loaded classifier)."""
     shared: list[Any] = [session.code, session.jpeg, session.source, session.plain]
+    shared += [] if session.previous is None else [session.previous]
     shared += [v for v in vars(session.explorer).values() if isinstance(v, torch.nn.Module)]
     shared += [a.image for a in session.alternatives]  # never mutated
     return {id(obj): obj for obj in shared}
 
 
 __all__ = [
+    "Busy",
     "Cancelled",
     "CancelToken",
     "ExplorableJpegError",
     "Outcome",
     "Session",
-    "engine_params",
     "load_source",
 ]

@@ -1,8 +1,10 @@
 """``create_app()``: the Gradio Blocks of Explorable JPEG.
 
-The layout follows the task: load → look (plain decode next to ours, zoom) → select and
-scribble → tool → compare alternatives → save. All logic is in :mod:`.handlers` (plain
-functions) and in the core library; this module only wires widgets to handlers.
+The layout follows the task: load → look (plain decode next to ours, with a compare view:
+current, previous, plain, difference ×4; zoom) → select and scribble → tool (its controls
+generated from the core's registry, :mod:`.controls`) → alternatives ("What could this
+be?", click to use) → save. All logic is in :mod:`.handlers` (plain functions) and in the
+core library; this module only wires widgets to handlers.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ import gradio as gr
 
 from explorable_jpeg.explore import TOOLS
 
+from .controls import (
+    BUDGET_DEFAULT_S,
+    CONTROLS,
+    IMAGE_FORMAT,
+    tool_choices,
+    tool_controls,
+    tool_help,
+    widget,
+)
+from .display import COMPARE_VIEWS
 from .handlers import (
-    CONTROL_DEFAULTS,
-    PERIOD_DIRECTIONS,
-    TOOL_HELP,
-    TOOL_LABELS,
     VIEW_OUTPUTS,
     cancel,
+    choose_alternative,
+    compare,
     load_exploration,
     make_apply,
     make_example_picker,
@@ -28,19 +38,13 @@ from .handlers import (
     make_load_example,
     make_refresh,
     redo,
-    select_alternative,
-    tool_choices,
-    tool_delta,
-    tool_reach,
     undo,
-    use_alternative,
     zoom,
 )
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 CONCURRENCY_ENV = "EXPLORABLE_JPEG_APP_CONCURRENCY"
 CACHE_LIFETIME_S = 3600  # Gradio deletes cached uploads and outputs older than this
-IMAGE_FORMAT = "png"  # lossless: what is shown and offered re-encodes to the file
 SUBSAMPLINGS = ["4:2:0", "4:2:2", "4:4:4"]
 UPLOAD_TYPES = [".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"]
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e53935", "#fdd835", "#43a047", "#1e88e5"]
@@ -70,6 +74,18 @@ def load_default_decoder():
     return Decoder.from_pretrained(os.environ.get("EXPLORABLE_JPEG_WEIGHTS") or None, "gan")
 
 
+def shown_image(label: str, elem_id: str) -> gr.Image:
+    """An image the page shows (not edited): lossless PNG, full-screen button, no download."""
+    return gr.Image(
+        label=label,
+        type="numpy",
+        interactive=False,
+        format=IMAGE_FORMAT,
+        buttons=["fullscreen"],
+        elem_id=elem_id,
+    )
+
+
 def create_app(
     decoder=None, concurrency: int | None = None, cache_lifetime_s: int = CACHE_LIFETIME_S
 ) -> gr.Blocks:
@@ -84,7 +100,6 @@ def create_app(
 
     with gr.Blocks(title="Explorable JPEG", delete_cache=(lifetime, lifetime)) as demo:
         state = gr.State(None)
-        selected = gr.State(None)
         zoom_at_point = gr.State(None)
         gr.Markdown(INTRO)
 
@@ -117,33 +132,23 @@ def create_app(
                 status = gr.Markdown("Upload a JPEG or click an example.", elem_id="status")
                 badge = gr.HTML("", elem_id="badge")
                 with gr.Row():
-                    plain_img = gr.Image(
-                        label="Plain JPEG decode (bin centres) — click to zoom",
-                        type="numpy",
-                        interactive=False,
-                        format=IMAGE_FORMAT,
-                        buttons=["fullscreen"],
-                        elem_id="plain",
+                    plain_img = shown_image(
+                        "Plain JPEG decode (bin centres) — click to zoom", "plain"
                     )
-                    ours_img = gr.Image(
-                        label="Explorable decode (current) — click to zoom",
-                        type="numpy",
-                        interactive=False,
-                        format=IMAGE_FORMAT,
-                        buttons=["fullscreen"],
-                        elem_id="ours",
-                    )
+                    with gr.Column():
+                        compare_mode = gr.Radio(
+                            list(COMPARE_VIEWS),
+                            value="current",
+                            label="Show",
+                            info="current · before the last change · plain decode · "
+                            "what the last change did (difference ×4)",
+                            elem_id="compare",
+                        )
+                        ours_img = shown_image("Explorable decode — click to zoom", "ours")
 
         with gr.Accordion("Zoom (click a point on either image)", open=False):
             zoom_factor = gr.Slider(2, 8, value=4, step=1, label="Magnification")
-            zoom_img = gr.Image(
-                label="Plain | ours",
-                type="numpy",
-                interactive=False,
-                format=IMAGE_FORMAT,
-                buttons=["fullscreen"],
-                elem_id="zoom",
-            )
+            zoom_img = shown_image("Plain | ours", "zoom")
 
         # ---------------------------------------------------------------- select + tools
         with gr.Row():
@@ -161,67 +166,18 @@ def create_app(
                     elem_id="editor",
                 )
             with gr.Column(scale=1, min_width=280):
-                tool = gr.Dropdown(
-                    tool_choices(tools), value=tools[0], label="Tool", elem_id="tool"
-                )
-                tool_help = gr.Markdown(TOOL_HELP.get(tools[0], ""), elem_id="tool-help")
-                c = CONTROL_DEFAULTS
-                controls = {
-                    "delta": gr.Slider(
-                        0.005,
-                        0.3,
-                        value=tool_delta(tools[0]) or 0.03,
-                        step=0.005,
-                        label="Strength δ",
-                        info="How far the tool pushes the region (larger: a stronger edit).",
-                    ),
-                    "reach": gr.Slider(
-                        0.0,
-                        1.0,
-                        value=tool_reach(tools[0]) or 0.0,
-                        step=0.05,
-                        label="Reach",
-                        info="How far the tool may leave what the network would draw: 0 = only "
-                        "the network's own images, 1 = anything this JPEG file allows.",
-                    ),
-                    "mode": gr.Dropdown(
-                        ["colour", "brighten", "darken", "tv"], value=c["mode"], label="Mode"
-                    ),
-                    "hue": gr.Slider(-0.5, 0.5, value=c["hue"], step=0.01, label="Hue shift"),
-                    "saturation": gr.Slider(
-                        -1, 1, value=c["saturation"], step=0.05, label="Saturation shift"
-                    ),
-                    "value": gr.Slider(-1, 1, value=c["value"], step=0.05, label="Value shift"),
-                    "source": gr.Image(
-                        label="Source image", type="numpy", sources=["upload"], format=IMAGE_FORMAT
-                    ),
-                    "dy": gr.Slider(-64, 64, value=c["dy"], step=1, label="Move down (px)"),
-                    "dx": gr.Slider(-64, 64, value=c["dx"], step=1, label="Move right (px)"),
-                    "angle": gr.Slider(-180, 180, value=c["angle"], step=1, label="Rotate (°)"),
-                    "period_direction": gr.Dropdown(
-                        list(PERIOD_DIRECTIONS), value=c["period_direction"], label="Direction"
-                    ),
-                    "period": gr.Number(
-                        value=c["period"], precision=0, label="Period in px (0 = auto)"
-                    ),
-                    "n": gr.Slider(1, 8, value=c["n"], step=1, label="N alternatives"),
-                    "close": gr.Checkbox(value=c["close"], label="Stay close to the current"),
-                    "magnitude": gr.Slider(
-                        0, 1, value=c["magnitude"], step=0.05, label="Magnitude"
-                    ),
-                    "secondary": gr.Slider(
-                        0, 1, value=c["secondary"], step=0.05, label="Secondary"
-                    ),
-                    "direction": gr.Slider(
-                        0, 180, value=c["direction"], step=1, label="Direction (°)"
-                    ),
-                    "digit": gr.Dropdown(
-                        ["all"] + [str(d) for d in range(10)], value=c["digit"], label="Digit"
-                    ),
-                }
-                controls["budget"] = gr.Slider(
-                    1, 120, value=c["budget"], step=1, label="Time budget (s)", elem_id="budget"
-                )
+                tool = gr.Dropdown(tool_choices(), value=tools[0], label="Tool", elem_id="tool")
+                help_md = gr.Markdown(tool_help(tools[0]), elem_id="tool-help")
+                groups, widgets = [], []
+                for name in tools:  # each tool's own controls, from the registry
+                    with gr.Column(visible=name == tools[0], elem_id=f"controls-{name}") as group:
+                        widgets += [widget(c) for c in tool_controls(name)]
+                    groups.append(group)
+                assert len(widgets) == len(CONTROLS)
+                budget = gr.Slider(
+                    1, 120, value=BUDGET_DEFAULT_S, step=1, label="Time budget (s)",
+                    elem_id="budget",
+                )  # fmt: skip
                 with gr.Row():
                     apply_btn = gr.Button("Apply", variant="primary", elem_id="apply-btn")
                     cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-btn")
@@ -231,13 +187,14 @@ def create_app(
 
         # ---------------------------------------------------------------- alternatives
         gallery = gr.Gallery(
-            label="Alternatives (click one, then 'Use this')",
-            columns=4,
+            label="What could this be? Alternatives, best first, with their scores — click "
+            "one to use it",
+            columns=5,
             height="auto",
+            allow_preview=False,
             format=IMAGE_FORMAT,
             elem_id="gallery",
         )
-        use_btn = gr.Button("Use this alternative", elem_id="use-btn")
 
         # ---------------------------------------------------------------- save / load
         with gr.Row():
@@ -266,9 +223,9 @@ def create_app(
         }
         light = {"show_progress_on": [status]}
         exports = Path(demo.GRADIO_CACHE) / "explorable-jpeg-exports"
-        refresh = make_refresh(exports)
-        after = {"fn": refresh, "inputs": [state, zoom_at_point, zoom_factor],
-                 "outputs": [zoom_img, downloads], "show_progress": "hidden"}  # fmt: skip
+        after = {"fn": make_refresh(exports), "outputs": [zoom_img, downloads, ours_img],
+                 "inputs": [state, zoom_at_point, zoom_factor, compare_mode],
+                 "show_progress": "hidden"}  # fmt: skip
 
         load = make_load(decoder)
         load_inputs = [state, upload, quality, subsampling]
@@ -286,54 +243,26 @@ def create_app(
                 **heavy,
             ).then(**after)
 
-        apply_inputs = [state, tool, editor, *(controls[k] for k in CONTROL_DEFAULTS)]
+        apply_inputs = [state, tool, editor, budget, *widgets]
         apply_btn.click(make_apply(), apply_inputs, view_outputs, **heavy).then(**after)
         cancel_btn.click(cancel, [state], None, queue=False)
         undo_btn.click(undo, [state], view_outputs, **light).then(**after)
         redo_btn.click(redo, [state], view_outputs, **light).then(**after)
-        gallery.select(select_alternative, None, selected)
-        use_btn.click(use_alternative, [state, selected], view_outputs, **light).then(**after)
+        gallery.select(choose_alternative, [state], view_outputs, **light).then(**after)
         load_exp_inputs = [state, exploration_file]
         load_exp_btn.click(load_exploration, load_exp_inputs, view_outputs, **heavy).then(**after)
+        compare_mode.change(compare, [state, compare_mode], ours_img, show_progress="hidden")
         for image in (plain_img, ours_img):
             image.select(zoom, [state, zoom_factor], [zoom_img, zoom_at_point])
-        toggled = [controls[k] for k in TOGGLED]
-        tool.change(_controls_for_tool, [tool], [*toggled, tool_help])
-        demo.load(_controls_for_tool, [tool], [*toggled, tool_help])
+
+        def show_tool(name: str) -> list:
+            """Only the chosen tool's controls, and its one-line help."""
+            return [gr.update(visible=t == name) for t in tools] + [tool_help(name)]
+
+        tool.change(show_tool, [tool], [*groups, help_md])
 
     demo.queue(max_size=32, default_concurrency_limit=concurrency)
     return demo
-
-
-TOGGLED = tuple(k for k in CONTROL_DEFAULTS if k != "budget")
-_TOOL_CONTROLS: dict[str, set[str]] = {
-    "random": {"n", "close"},
-    "scribble": {"mode", "delta"},
-    "variance-up": {"delta"},
-    "variance-down": {"delta"},
-    "magnitude-up": {"delta"},
-    "magnitude-down": {"delta"},
-    "tv-down": set(),
-    "hsv": {"hue", "saturation", "value"},
-    "imprint": {"source", "dy", "dx", "angle"},
-    "dictionary": {"source"},
-    "periodicity": {"period_direction", "period"},
-    "uniform": {"magnitude", "secondary", "direction"},
-    "digit": {"digit"},
-}
-
-
-def _controls_for_tool(tool: str):
-    """Show only the controls the chosen tool reads; δ and reach start at the tool's own
-    defaults; the tool's one-line help."""
-    shown = _TOOL_CONTROLS.get(tool, set(TOGGLED))
-    updates = []
-    for name in TOGGLED:
-        value = {"delta": tool_delta, "reach": tool_reach}.get(name, lambda _t: None)(tool)
-        extra = {"value": value} if value is not None else {}
-        visible = name in shown or (name == "reach" and tool_reach(tool) is not None)
-        updates.append(gr.update(visible=visible, **extra))
-    return [*updates, TOOL_HELP.get(tool, "")]
 
 
 def launch(app: gr.Blocks, **kwargs) -> None:
@@ -342,4 +271,4 @@ def launch(app: gr.Blocks, **kwargs) -> None:
     app.launch(**kwargs)
 
 
-__all__ = ["TOOL_LABELS", "create_app", "launch"]
+__all__ = ["create_app", "launch"]
