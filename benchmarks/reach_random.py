@@ -4,8 +4,8 @@
 
 For each photo (``--size`` px on the long side, libjpeg quality 10, colour 4:2:0) the
 ``random`` tool makes 4 alternatives in a 128×160 selection at the centre, once with
-``reach = 0`` (z only: the tool as it was before the exploration field, and its default)
-and once with ``--reach`` (0.5). Reported: the closest pair's mean absolute difference inside the
+``reach = 0`` (z only: the tool as it was before the exploration field)
+and once with ``--reach`` (default: the tool's registry reach, 0.8). Reported: the closest pair's mean absolute difference inside the
 selection (grey levels, RGB), the time, and whether every alternative re-encodes to the file.
 """
 
@@ -26,6 +26,7 @@ from reach import load_photo
 import explorable_jpeg as ej
 from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.explore import Explorer, rect_mask
+from explorable_jpeg.explore.tools import SPECS
 
 ROOT = Path(__file__).resolve().parents[1]
 logger = logging.getLogger("reach_random")
@@ -44,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=3)
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--budget", type=float, default=10.0)
-    ap.add_argument("--reach", type=float, default=0.5, help="against reach 0 (z only)")
+    ap.add_argument(
+        "--reach",
+        type=float,
+        default=SPECS["random"].reach,
+        help="against reach 0 (z only); default: the tool's",
+    )
     ap.add_argument("--out", default=str(ROOT / "results" / "reach_random.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -104,14 +104,58 @@ def test_reach_and_unknown_parameters_are_refused(dec, code):
         Explorer(dec, code, field=torch.zeros(3, 2, 2))
 
 
-def test_every_registered_tool_has_a_handler_with_the_registered_parameters():
+def test_every_registered_tool_has_a_handler_or_an_objective_with_its_parameters():
     import inspect
 
-    assert set(SPECS) == set(HANDLERS)
     for name, spec in SPECS.items():
-        accepted = set(inspect.signature(HANDLERS[name]).parameters) - {"ex", "mask", "run"}
-        declared = {p.name for p in spec.params} | ({"reach"} if spec.reach is not None else set())
-        assert accepted == declared, name
+        declared = {p.name for p in spec.params}
+        if name in HANDLERS:
+            assert spec.objective is None, f"{name}: a handler and an objective"
+            accepted = set(inspect.signature(HANDLERS[name]).parameters) - {"ex", "mask", "run"}
+            assert accepted == declared | ({"reach"} if spec.reach is not None else set()), name
+        else:
+            assert spec.objective is not None and spec.reach is not None, name
+            assert declared <= set(inspect.signature(spec.objective).parameters), name
+            # the registry's defaults make the objective
+            spec.objective(**{p.name: p.default for p in spec.params})
+
+
+def test_a_new_tool_is_one_objective_and_one_registry_entry(dec, code, monkeypatch):
+    """Adding a tool: an Objective subclass and a ToolSpec naming it, nothing else (no
+    handler, no CLI or app table): apply finds it, checks its parameters and runs it."""
+    from explorable_jpeg.explore import tools
+    from explorable_jpeg.explore.objectives.base import Objective
+
+    class Darker(Objective):  # mean luma of the selection down by ``amount``
+        field_luma_only = True
+
+        def __init__(self, amount: float) -> None:
+            super().__init__()
+            self.amount = amount
+
+        def prepare(self, region):
+            super().prepare(region)
+            m = region.mask > 0
+            self.target = region.rgb0[..., m].mean() - self.amount
+
+        def loss(self, rgb):
+            return (rgb[..., self.r.mask > 0].mean() - self.target) ** 2
+
+    new = tools.ToolSpec(
+        "darker", "Darker", "test tool",
+        (tools.Param("amount", 0.1, minimum=0.0, maximum=1.0),), reach=1.0, objective=Darker,
+    )  # fmt: skip
+    monkeypatch.setitem(tools.SPECS, "darker", new)
+    assert "darker" not in HANDLERS
+    ex = Explorer(dec, code)
+    mask = rect_mask(ex.shape, 8, 8, 40, 40)
+    before = ex.image.astype(float)
+    with pytest.raises(ExplorationError, match="amount"):
+        ex.apply("darker", mask, amount=2.0)
+    ex.apply("darker", mask, amount=0.1, budget_s=10)
+    after = ex.image.astype(float)
+    assert before[mask].mean() - after[mask].mean() > 1.0  # grey levels darker
+    assert check(code, ex.image).consistent
 
 
 def test_a_z_file_from_decode_loads_as_an_exploration(dec, code, tmp_path):

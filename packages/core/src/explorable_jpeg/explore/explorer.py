@@ -25,6 +25,7 @@ import torch
 from explorable_jpeg.consistency.projection import displace
 from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.decoding.plain import component_planes_plain
+from explorable_jpeg.errors import ExplorationError, UnknownToolError
 from explorable_jpeg.explore import handlers
 from explorable_jpeg.explore.files import ExplorationFileError, read_exploration, write_exploration
 from explorable_jpeg.explore.loop import (
@@ -37,7 +38,6 @@ from explorable_jpeg.explore.loop import (
     Progress,
 )
 from explorable_jpeg.explore.objectives import Objective
-from explorable_jpeg.explore.objectives.base import ExplorationError
 from explorable_jpeg.explore.optimize import optimize as optimize_in
 from explorable_jpeg.explore.result import ToolResult
 from explorable_jpeg.explore.selection import as_mask, bbox, mcu_pixel_mask, selected_blocks
@@ -308,7 +308,12 @@ class Explorer:
         if tool_spec.reach is not None:  # reach 0: the z phase is all there is
             z_iters = tool_spec.z_iters if values["reach"] > 0 else DEFAULT_MAX_ITERS
             run.setdefault("max_iters", z_iters)
-        return handlers.HANDLERS[tool](self, mask, run, **values)
+        handler = handlers.HANDLERS.get(tool)
+        if handler is None:  # a tool that is one objective: the registry entry is all
+            if tool_spec.objective is None:
+                raise UnknownToolError(f"{tool}: no handler and no objective in the registry")
+            handler = handlers.from_objective(tool_spec.objective)
+        return handler(self, mask, run, **values)
 
     def uniform_controls(self, mask: Any = None) -> tuple[float, float, float]:
         """Current (magnitude, secondary, direction°) sliders of the selection's z."""

@@ -57,13 +57,19 @@ class FieldResult:
 
 
 def smoothed(u: torch.Tensor, radius: int) -> torch.Tensor:
-    """``u (N, C, h, w)`` blurred twice by a ``(2r+1)²`` box (edge-replicated); r = 0: u."""
+    """``u (N, C, h, w)`` blurred by a Gaussian of σ = ``radius`` px (edge-replicated, kernel
+    half-width 3σ); r = 0: u. A Gaussian has no side lobes: a box blur passes a few percent of
+    the highest frequencies, which the optimiser amplifies into pixel noise."""
     if radius <= 0:
         return u
     n, c, h, w = u.shape
+    half = 3 * int(radius)
+    t = torch.arange(-half, half + 1, dtype=u.dtype, device=u.device)
+    k = torch.exp(-0.5 * (t / float(radius)) ** 2)
+    k = k / k.sum()
     x = u.reshape(n * c, 1, h, w)
-    for _ in range(2):
-        x = F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+    x = F.conv2d(F.pad(x, (half, half, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, half, half), mode="replicate"), k.view(1, 1, -1, 1))
     return x.reshape(n, c, h, w)
 
 
@@ -82,6 +88,7 @@ def optimize_field(
     prior: float = 0.0,
     smooth: int = 0,
     luma_only: bool = False,
+    residual: float = 0.0,
     max_iters: int = 200,
     deadline: float = math.inf,
     cancel: threading.Event | None = None,
@@ -96,11 +103,15 @@ def optimize_field(
         reach: ``r`` (capped at :data:`REACH_CAP`).
         init: starting ``u`` ``(N, C, h, w)`` (default 0, i.e. ``x = B``).
         prior: ``μ``; the prior term is measured in units of 255 grey levels.
-        smooth: when > 0, the field is ``S(u)``, ``u`` blurred twice by a
-            ``(2·smooth + 1)²`` box: only smooth displacements (shading, colour casts), the
+        smooth: when > 0, the field is ``S(u)``, ``u`` blurred by a Gaussian of
+            σ = ``smooth`` px: only smooth displacements (shading, colour casts), the
             prior for tools whose objective alone would fill the bins with noise.
         luma_only: move only the first plane (Y): for objectives of texture and structure,
             which would otherwise buy their statistic with colour noise.
+        residual: ``ν``, weight of ``ν · mean_{p ∈ E, c} ρ(P_C(B + S(u)) − (B + S(u)))``
+            (units of 255 grey levels) added to ``L``: how far the wanted image lies
+            outside the set. Far outside, the projection puts every coefficient on a bin
+            edge, whatever ``S(u)`` looked like; this keeps the smooth field smooth.
         max_iters, deadline (``time.perf_counter()`` value), cancel, progress(iteration).
     """
     r = min(max(float(reach), 0.0), REACH_CAP)
@@ -112,15 +123,24 @@ def optimize_field(
         e = e * torch.tensor([1.0] + [0.0] * (base.shape[1] - 1)).to(base)[:, None, None]
     base_w = base[..., ys, xs]
 
-    def planes_of(u: torch.Tensor) -> torch.Tensor:
-        inner = base_w + r * (displace(base_w, smoothed(u, smooth) * e, win) - base_w)
+    def moved(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        wanted = base_w + smoothed(u, smooth) * e
+        return wanted, displace(base_w, wanted - base_w, win)
+
+    def planes_of(u: torch.Tensor, projected: torch.Tensor | None = None) -> torch.Tensor:
+        if projected is None:
+            projected = moved(u)[1]
         out = base.clone()
-        out[..., ys, xs] = inner
+        out[..., ys, xs] = base_w + r * (projected - base_w)
         return out
 
     def total(u: torch.Tensor) -> torch.Tensor:
-        x = planes_of(u)
+        wanted, projected = moved(u)
+        x = planes_of(u, projected)
         f = loss_rgb(planes_to_rgb(x, code))
+        if residual > 0:  # how far the wanted image lies outside the set
+            n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1]
+            f = f + residual * (_rho(wanted - projected) * e).sum() / (n * 255.0)
         if prior > 0:
             n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1]
             f = f + prior * (_rho(x[..., ys, xs] - base_w) * e).sum() / (n * 255.0)

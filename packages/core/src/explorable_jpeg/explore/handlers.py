@@ -21,13 +21,10 @@ from explorable_jpeg.explore.objectives import (
     DigitObjective,
     HSVObjective,
     ImprintObjective,
-    MagnitudeObjective,
     Objective,
     PeriodicityObjective,
     RandomObjective,
     ScribbleObjective,
-    TVObjective,
-    VarianceObjective,
 )
 from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
 from explorable_jpeg.explore.objectives.scribble import MODES
@@ -50,9 +47,12 @@ def _simple(
     return _result(ex, info=info or {}, result=res)
 
 
-def _statistic(make: Callable[[float], Objective]) -> Handler:
-    def handler(ex: Explorer, mask: Any, run: dict, delta: float, reach: float) -> ToolResult:
-        return _simple(ex, make(float(delta)), mask, run, reach)
+def from_objective(make: Callable[..., Objective]) -> Handler:
+    """The handler of a registry tool that is one objective (``ToolSpec.objective``):
+    ``make(**params)`` optimised in the selection with the tool's reach."""
+
+    def handler(ex: Explorer, mask: Any, run: dict, reach: float, **params: Any) -> ToolResult:
+        return _simple(ex, make(**params), mask, run, reach)
 
     return handler
 
@@ -192,13 +192,6 @@ def digit(ex: Explorer, mask: Any, run: dict, digits: tuple, reach: float) -> To
 
 
 HANDLERS: dict[str, Handler] = {
-    "variance-up": _statistic(lambda d: VarianceObjective(abs(d))),
-    "variance-down": _statistic(lambda d: VarianceObjective(-abs(d))),
-    "magnitude-up": _statistic(lambda d: MagnitudeObjective(abs(d))),
-    "magnitude-down": _statistic(lambda d: MagnitudeObjective(-abs(d))),
-    "tv-down": lambda ex, mask, run, keep_variance, reach: _simple(
-        ex, TVObjective(keep_variance), mask, run, reach
-    ),
     "scribble": scribble,
     "hsv": hsv,
     "imprint": imprint,

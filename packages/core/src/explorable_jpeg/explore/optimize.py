@@ -245,6 +245,7 @@ def field_phase(
     res = optimize_field(
         total_rgb, base_t, crop.code, editable, reach, init=init, prior=prior,
         smooth=objective.field_smoothing, luma_only=objective.field_luma_only,
+        residual=objective.field_residual,
         max_iters=iters, deadline=deadline, cancel=cancel, progress=tick,
     )  # fmt: skip
     fields: list[torch.Tensor | None] = []

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 from explorable_jpeg.errors import ExplorationError, UnknownToolError
+from explorable_jpeg.explore.objectives.base import Objective
+from explorable_jpeg.explore.objectives.magnitude import MagnitudeObjective
+from explorable_jpeg.explore.objectives.tv import TVObjective
+from explorable_jpeg.explore.objectives.variance import VarianceObjective
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +121,11 @@ class ToolSpec:
     #: default iterations of the z phase (0: the field phase alone, for tools whose target
     #: the field reaches directly; the network's z then stays as it is)
     z_iters: int = 0
+    #: the objective of the tool, made from its parameters (all but ``reach``), for tools
+    #: that are one objective optimised in the selection: such a tool needs nothing beyond
+    #: this entry. Tools that do more (several outputs, sources, digits) have a handler in
+    #: :data:`.handlers.HANDLERS` instead.
+    objective: Callable[..., Objective] | None = dataclasses.field(default=None, compare=False)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -172,17 +182,21 @@ SPECS: dict[str, ToolSpec] = {
     s.name: s
     for s in (
         ToolSpec("variance-up", "Variance +", "more local contrast (std of 7 px patches)",
-                 (_delta(0.03),), reach=0.5, z_iters=0),
+                 (_delta(0.03),), reach=0.5, z_iters=0,
+                 objective=lambda delta: VarianceObjective(abs(delta))),
         ToolSpec("variance-down", "Variance −", "less local contrast (smoother)",
-                 (_delta(0.03),), reach=0.5, z_iters=0),
+                 (_delta(0.03),), reach=0.5, z_iters=0,
+                 objective=lambda delta: VarianceObjective(-abs(delta))),
         ToolSpec("magnitude-up", "Signal magnitude +",
                  "patches stretched about their mean: stronger edges and texture",
-                 (_delta(0.03),), reach=0.5, z_iters=100),
+                 (_delta(0.03),), reach=0.5, z_iters=100,
+                 objective=lambda delta: MagnitudeObjective(abs(delta))),
         ToolSpec("magnitude-down", "Signal magnitude −", "patches flattened about their mean",
-                 (_delta(0.03),), reach=0.5, z_iters=100),
+                 (_delta(0.03),), reach=0.5, z_iters=100,
+                 objective=lambda delta: MagnitudeObjective(-abs(delta))),
         ToolSpec("tv-down", "Total variation −", "flatter, piecewise-smooth content",
                  (Param("keep_variance", 5.0, help="weight that keeps local variance",
-                        minimum=0.0),), reach=0.5, z_iters=100),
+                        minimum=0.0),), reach=0.5, z_iters=100, objective=TVObjective),
         ToolSpec("scribble", "Scribble", "paint colours, brighten, darken or flatten",
                  (Param("scribble", None, "object", "the painted image (colour mode)"),
                   Param("labels", None, "object", "int label map (see ScribbleObjective)"),
@@ -213,7 +227,7 @@ SPECS: dict[str, ToolSpec] = {
                  "allows", (Param("n", 4, "int", "how many", minimum=2, maximum=16),
                             Param("close", False, "bool", "stay near the current image"),
                             Param("seed", 0, "int", "random seed", minimum=0)),
-                 reach=0.0, multi=True, z_iters=0),
+                 reach=0.8, multi=True, z_iters=0),
         ToolSpec("uniform", "Uniform z control", "set the network's z in the selection from "
                  "three sliders", (Param("magnitude", 0.5, help="primary gradient magnitude",
                                          minimum=0, maximum=1),

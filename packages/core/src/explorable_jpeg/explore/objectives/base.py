@@ -60,10 +60,13 @@ class Objective:
     #: μ of the explorer's field phase: how strongly it prefers the network's output
     #: (mean smooth-L1 departure, in units of 255 grey levels, added to the loss)
     field_prior: float = 0.0
-    #: radius (px) of the smoothing of the field (0: none; see ``explore.field``)
+    #: σ (px) of the Gaussian smoothing of the field (0: none; see ``explore.field``)
     field_smoothing: int = 0
     #: the field moves luma only (objectives of texture / structure: no colour noise)
     field_luma_only: bool = False
+    #: weight of the field phase's penalty on how far ``B + S(u)`` lies outside the set
+    #: (mean smooth-L1 of ``P_C(B + S(u)) − (B + S(u))``, units of 255 grey levels)
+    field_residual: float = 0.0
 
     def __init__(self) -> None:
         self.region: Region | None = None

@@ -21,7 +21,7 @@ from explorable_jpeg.explore.objectives.base import ExplorationError, Objective
 
 CLOSE_WEIGHT = 1.0
 CLOSE_NOISE = 1e-2
-FIELD_NOISE = 600.0  # grey levels before smoothing (≈ 25 after the 9×9 box, applied twice)
+FIELD_NOISE = 400.0  # grey levels before smoothing (≈ 11 after the σ = 10 px Gaussian)
 
 
 class RandomObjective(Objective):
@@ -30,8 +30,11 @@ class RandomObjective(Objective):
     # the field may move colour: luma alone (with the smoothing) stays closer than z alone
 
     preserve_weight = 30.0
-    #: a field free of this constraint fills the bins with noise: only smooth displacements
-    field_smoothing = 4
+    #: a field free of these constraints fills the bins with noise: only smooth displacements
+    #: (σ = 10 px), and little of them outside the set (else the projection clips every
+    #: coefficient to a bin edge: blocks of DCT stripes)
+    field_smoothing = 10
+    field_residual = 20.0
     #: the loss is divided by this fixed L1 distance rather than by its (random) start
     DISTANCE_SCALE = 0.05
 
