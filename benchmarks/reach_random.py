@@ -4,9 +4,10 @@
 
 For each photo (``--size`` px on the long side, libjpeg quality 10, colour 4:2:0) the
 ``random`` tool makes 4 alternatives in a 128×160 selection at the centre, once with
-``reach = 0`` (z only: the tool as it was before the exploration field)
-and once with ``--reach`` (default: the tool's registry reach, 0.8). Reported: the closest pair's mean absolute difference inside the
-selection (grey levels, RGB), the time, and whether every alternative re-encodes to the file.
+``reach = 0`` (z only: the tool as it was before the exploration field) and once with
+``--reach`` (default: the tool's registry reach, 0.8). Reported: the closest pair's mean
+absolute difference inside the selection (grey levels, RGB), the time, and whether every
+alternative re-encodes to the file.
 """
 
 from __future__ import annotations
