@@ -73,6 +73,13 @@ class Soak:
         return out
 
     def run_client(self, k: int) -> None:
+        """One client's loop; a client that crashes is a failure, not a silent stop."""
+        try:
+            self._client_loop(k)
+        except Exception as exc:
+            self.fail(str(k), f"client crashed: {exc!r}")
+
+    def _client_loop(self, k: int) -> None:
         from gradio_client import Client, handle_file
 
         import explorable_jpeg as ej
@@ -127,7 +134,8 @@ class Soak:
                 if not np.array_equal(redone, image):
                     self.fail(who, f"{tool}: redo did not restore the edited image")
                 shown = image
-            _, downloads = self.timed(client, "download", 4, api_name="/refresh")
+            # /refresh: (zoom, downloads[, …]) — the downloads are its second output
+            downloads = self.timed(client, "download", 4, api_name="/refresh")[1]
             png = next((p for p in downloads or [] if str(p).endswith(".png")), None)
             if png is None:
                 self.fail(who, "no PNG among the downloads")
