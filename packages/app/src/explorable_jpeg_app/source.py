@@ -69,7 +69,7 @@ def load_source(
             flat = Image.new("RGB", im.size, (255, 255, 255))
             flat.paste(im, mask=im.getchannel("A"))
             im = flat
-        arr = ej.jpeg.io.as_uint8_image(im)
+        arr = ej.jpeg.write.as_uint8_image(im)
     jpeg, code = ej.compress(arr, quality=int(quality), subsampling=subsampling, max_pixels=limit)
     note = f"compressed {name} at quality {int(quality)}, {subsampling} ({describe_code(code)})"
     return jpeg, code, note

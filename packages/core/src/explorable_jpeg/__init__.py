@@ -29,9 +29,10 @@ from explorable_jpeg.errors import (
 )
 from explorable_jpeg.explore import Explorer
 from explorable_jpeg.jpeg.code import Component, JpegCode
-from explorable_jpeg.jpeg.io import compress, libjpeg_decode, read_header, read_jpeg
+from explorable_jpeg.jpeg.io import libjpeg_decode, read_header, read_jpeg
 from explorable_jpeg.jpeg.markers import DEFAULT_MAX_PIXELS
 from explorable_jpeg.jpeg.tables import ijg_tables
+from explorable_jpeg.jpeg.write import compress
 from explorable_jpeg.snap.pipeline import snap
 
 _moved.install()

@@ -19,7 +19,7 @@ exactly at the source decoder. Per generator step (losses: :mod:`.losses`):
 Chroma: the same with the chroma critic; the chroma net is conditioned on the luma decoded
 with z1 by the fixed luma net (or, with probability ``p_gt_luma``, the true luma); the range
 loss is taken after conversion to RGB. With ``n_critic = 0`` or ``w_adv = 0`` this is the
-map phase of gan v1 (``zmap.py`` at git tag ``v1-train-l1-zmap``).
+map phase of gan v1 (``zmap.py`` at git tag ``v1-train-l1-zmap` (commit ca6ac83)`).
 Outputs ``<run_dir>/gan/{luma,chroma}.npz`` + ``config.json``.
 """
 

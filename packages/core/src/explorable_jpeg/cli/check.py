@@ -11,7 +11,8 @@ from PIL import Image
 from explorable_jpeg.cli.files import ensure_writable, load_image, read_code
 from explorable_jpeg.consistency.check import check
 from explorable_jpeg.errors import ExplorableJpegError
-from explorable_jpeg.jpeg.io import compress, libjpeg_decode
+from explorable_jpeg.jpeg.io import libjpeg_decode
+from explorable_jpeg.jpeg.write import compress
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -20,7 +20,8 @@ from PIL import Image
 from explorable_jpeg.consistency.check import check
 from explorable_jpeg.errors import CliError, CorruptJpegDataError
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.jpeg.io import as_uint8_image, read_jpeg
+from explorable_jpeg.jpeg.io import read_jpeg
+from explorable_jpeg.jpeg.write import as_uint8_image
 
 if TYPE_CHECKING:
     from explorable_jpeg.decoding.decoder import Decoder

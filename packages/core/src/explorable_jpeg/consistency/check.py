@@ -12,8 +12,9 @@ import numpy as np
 from explorable_jpeg.consistency.reachability import free_blocks
 from explorable_jpeg.errors import InvalidImageError
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.jpeg.io import as_uint8_image, encode_with_libjpeg, read_jpeg
+from explorable_jpeg.jpeg.io import read_jpeg
 from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, unquantized_dct8
+from explorable_jpeg.jpeg.write import as_uint8_image, encode_with_libjpeg
 from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
 
 COMPONENT_NAMES = ("Y", "Cb", "Cr")

@@ -227,7 +227,7 @@ SPECS: dict[str, ToolSpec] = {
                  "allows", (Param("n", 4, "int", "how many", minimum=2, maximum=16),
                             Param("close", False, "bool", "stay near the current image"),
                             Param("seed", 0, "int", "random seed", minimum=0)),
-                 reach=0.8, multi=True, z_iters=0),
+                 reach=0.0, multi=True, z_iters=0),
         ToolSpec("uniform", "Uniform z control", "set the network's z in the selection from "
                  "three sliders", (Param("magnitude", 0.5, help="primary gradient magnitude",
                                          minimum=0, maximum=1),
