@@ -138,12 +138,11 @@ def optimize_field(
         wanted, projected = moved(u)
         x = planes_of(u, projected)
         f = loss_rgb(planes_to_rgb(x, code))
+        n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1] * 255.0
         if residual > 0:  # how far the wanted image lies outside the set
-            n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1]
-            f = f + residual * (_rho(wanted - projected) * e).sum() / (n * 255.0)
+            f = f + residual * (_rho(wanted - projected) * e).sum() / n
         if prior > 0:
-            n = e.sum().clamp_min(1) * x.shape[0] * x.shape[1]
-            f = f + prior * (_rho(x[..., ys, xs] - base_w) * e).sum() / (n * 255.0)
+            f = f + prior * (_rho(x[..., ys, xs] - base_w) * e).sum() / n
         return f
 
     zero = torch.zeros_like(base_w)
