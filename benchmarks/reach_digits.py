@@ -107,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=20.0, help="digit tool budget (s)")
     ap.add_argument("--reach", type=float, default=None)
     ap.add_argument("--out", default=str(ROOT / "results" / "reach_digits.json"))
+    ap.add_argument(
+        "--all-styles",
+        action="store_true",
+        help="every font x both polarities per digit (default: one, in turn)",
+    )
+    ap.add_argument("--cache", default=None,
+                    help="json of the allowed classes per case, read and extended (reruns skip "
+                         "the projections)")  # fmt: skip
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("explorable_jpeg").setLevel(logging.WARNING)
@@ -124,22 +132,35 @@ def main(argv: list[str] | None = None) -> int:
     params = {"budget_s": args.budget}
     if args.reach is not None:
         params["reach"] = args.reach
+    cache_path = Path(args.cache) if args.cache else None
+    cache: dict[str, list[int]] = (
+        json.loads(cache_path.read_text()) if cache_path and cache_path.is_file() else {}
+    )
     case = 0
     for qf in (int(q) for q in args.qf.split(",")):
         for photo_path in photos:
             photo = load_photo(photo_path, 256)
+            styles = []
             for digit in (int(d) for d in args.digits.split(",")):
-                font = fonts[case % len(fonts)]
-                dark = case % 2 == 0
-                case += 1
+                if args.all_styles:
+                    styles += [(digit, f, k) for f in fonts for k in (True, False)]
+                else:
+                    styles.append((digit, fonts[case % len(fonts)], case % 2 == 0))
+                    case += 1
+            for digit, font, dark in styles:
                 bg = background_of(photo, dark)
                 img = draw_digit(bg, digit, font, dark)
                 _, code = ej.compress(img, quality=qf, subsampling="4:2:0")
-                allowed = [
-                    d for d in range(10)
-                    if d != digit
-                    and ocr(best_consistent(draw_digit(bg, d, font, dark), code)) == str(d)
-                ]  # fmt: skip
+                key = f"{qf}/{photo_path.name}/{digit}/{Path(font).stem}/{int(dark)}"
+                if key not in cache:
+                    cache[key] = [
+                        d for d in range(10)
+                        if d != digit
+                        and ocr(best_consistent(draw_digit(bg, d, font, dark), code)) == str(d)
+                    ]  # fmt: skip
+                    if cache_path:
+                        cache_path.write_text(json.dumps(cache, indent=0) + "\n")
+                allowed = cache[key]
                 ex = Explorer(decoder, code)
                 start = ocr(ex.image)
                 t0 = time.perf_counter()
