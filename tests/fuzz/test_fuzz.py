@@ -45,3 +45,33 @@ def test_the_judge_flags_what_is_not_clean(tmp_path):
         (1, ""),
     ]:
         assert _judge(rc, err, src)[0] == "bad", err
+
+
+def test_forged_dimensions_are_refused_without_importing_torch(tmp_path):
+    """Reading (and refusing) a file needs neither torch nor the ops package: a hostile file
+    costs the refusal, not the ~3 s import of torch."""
+    import struct
+    import subprocess
+    import sys
+
+    from tests.fuzz.fuzzer import _of, base_files
+
+    data = base_files()[0][1]
+    sof = _of(data, (0xC0, 0xC1, 0xC2))[0]
+    forged = data[: sof.start + 5] + struct.pack(">HH", 9999, 10000) + data[sof.start + 9 :]
+    path = tmp_path / "forged.jpg"
+    path.write_bytes(forged)
+    code = (
+        "import sys, explorable_jpeg as ej\n"
+        "try:\n"
+        f"    ej.read_jpeg({str(path)!r})\n"
+        "except ej.ExplorableJpegError as e:\n"
+        "    print(type(e).__name__)\n"
+        "else:\n"
+        "    raise SystemExit('forged file was accepted')\n"
+        "bad = [m for m in sys.modules if m == 'torch' or m.startswith('explorable_jpeg.ops')]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("Error"), result.stdout

@@ -14,30 +14,104 @@ Example (a tiny JPEG made with Pillow; a path or a file object works the same):
     ((24, 40, 3), True)
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 from explorable_jpeg import _moved
-from explorable_jpeg.consistency.check import CheckReport, ComponentReport, check
-from explorable_jpeg.consistency.projection import project, project_image
-from explorable_jpeg.decoding.plain import decode_plain
-from explorable_jpeg.errors import (
-    CorruptJpegError,
-    ExplorableJpegError,
-    ImageTooLargeError,
-    InvalidImageError,
-    NotAJpegError,
-    TruncatedJpegError,
-    UnsupportedJpegError,
-)
-from explorable_jpeg.explore import Explorer
-from explorable_jpeg.jpeg.code import Component, JpegCode
-from explorable_jpeg.jpeg.io import libjpeg_decode, read_header, read_jpeg
-from explorable_jpeg.jpeg.markers import DEFAULT_MAX_PIXELS
-from explorable_jpeg.jpeg.tables import ijg_tables
-from explorable_jpeg.jpeg.write import compress
-from explorable_jpeg.snap.pipeline import snap
+
+if TYPE_CHECKING:
+    from explorable_jpeg.consistency.check import CheckReport, ComponentReport, check
+    from explorable_jpeg.consistency.projection import project, project_image
+    from explorable_jpeg.decoding.plain import decode_plain
+    from explorable_jpeg.errors import (
+        CorruptJpegError,
+        ExplorableJpegError,
+        ImageTooLargeError,
+        InvalidImageError,
+        NotAJpegError,
+        TruncatedJpegError,
+        UnsupportedJpegError,
+    )
+    from explorable_jpeg.explore import Explorer
+    from explorable_jpeg.jpeg.code import Component, JpegCode
+    from explorable_jpeg.jpeg.io import libjpeg_decode, read_header, read_jpeg
+    from explorable_jpeg.jpeg.markers import DEFAULT_MAX_PIXELS
+    from explorable_jpeg.jpeg.tables import ijg_tables
+    from explorable_jpeg.jpeg.write import compress
+    from explorable_jpeg.snap.pipeline import snap
 
 _moved.install()
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it. Loaded on first access (PEP 562), so that reading
+# or refusing a file (``read_jpeg``, ``read_header``) does not import torch.
+_LAZY: dict[str, str] = {
+    "CheckReport": "explorable_jpeg.consistency.check",
+    "ComponentReport": "explorable_jpeg.consistency.check",
+    "check": "explorable_jpeg.consistency.check",
+    "project": "explorable_jpeg.consistency.projection",
+    "project_image": "explorable_jpeg.consistency.projection",
+    "decode_plain": "explorable_jpeg.decoding.plain",
+    "CorruptJpegError": "explorable_jpeg.errors",
+    "ExplorableJpegError": "explorable_jpeg.errors",
+    "ImageTooLargeError": "explorable_jpeg.errors",
+    "InvalidImageError": "explorable_jpeg.errors",
+    "NotAJpegError": "explorable_jpeg.errors",
+    "TruncatedJpegError": "explorable_jpeg.errors",
+    "UnsupportedJpegError": "explorable_jpeg.errors",
+    "Explorer": "explorable_jpeg.explore",
+    "Component": "explorable_jpeg.jpeg.code",
+    "JpegCode": "explorable_jpeg.jpeg.code",
+    "libjpeg_decode": "explorable_jpeg.jpeg.io",
+    "read_header": "explorable_jpeg.jpeg.io",
+    "read_jpeg": "explorable_jpeg.jpeg.io",
+    "DEFAULT_MAX_PIXELS": "explorable_jpeg.jpeg.markers",
+    "ijg_tables": "explorable_jpeg.jpeg.tables",
+    "compress": "explorable_jpeg.jpeg.write",
+    "snap": "explorable_jpeg.snap.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded public ones included."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(ModuleType):
+    """Keeps a public name that is also a subpackage (``snap``) meaning the public function.
+
+    Importing ``explorable_jpeg.snap`` binds the subpackage on this module; that binding is
+    skipped so the name still resolves, through :func:`__getattr__`, to
+    :func:`explorable_jpeg.snap.pipeline.snap` (the subpackage stays in ``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (
+            name in _LAZY
+            and isinstance(value, ModuleType)
+            and value.__name__ == f"{__name__}.{name}"
+        ):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

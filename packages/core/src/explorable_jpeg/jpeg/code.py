@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from explorable_jpeg.ops.dct import BLOCK
+BLOCK = 8  # the 8×8 block side (= explorable_jpeg.ops.dct.BLOCK; not imported: ops imports torch)
 
 ColorSpace = Literal["gray", "ycbcr"]
 
