@@ -180,7 +180,7 @@ def optimize_z(
         if verdict == "restart":
             continue
         loss.backward()
-        if it == 0 and not float(w_param.grad.abs().max()) > 0:
+        if it == 0 and (w_param.grad is None or not float(w_param.grad.abs().max()) > 0):
             logger.warning("z has no effect on this region (the decoder's z weights "
                            "are zero?); nothing to optimise")  # fmt: skip
             break

@@ -112,7 +112,7 @@ def is_corrupt_data_warning(message: str) -> bool:
     )
 
 
-def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError:
+def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError | TruncatedJpegError:
     """The error for a file libjpeg refused, named by libjpeg's own (last) message.
 
     jpeglib's exception text only names the temporary file it was given, so it is never

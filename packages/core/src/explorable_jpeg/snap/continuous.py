@@ -96,7 +96,9 @@ def _box_mean(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """:func:`sampling.box_downsample` of a numpy plane by strided sums of the box phases."""
     if fy == 1 and fx == 1:
         return plane
-    total = sum(plane[..., a::fy, b::fx] for a in range(fy) for b in range(fx))
+    total = plane[..., 0::fy, 0::fx]
+    for a, b in [(a, b) for a in range(fy) for b in range(fx)][1:]:
+        total = total + plane[..., a::fy, b::fx]
     return total * (1.0 / (fy * fx))
 
 

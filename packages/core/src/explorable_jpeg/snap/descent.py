@@ -63,9 +63,9 @@ def descend_mcus(img: np.ndarray, code: JpegCode, g: McuGroup, rounds: int = ROU
     moves = COLOUR_MOVES if colour else np.array([[1], [-1]])
     effect = np.einsum("pcK,mc->pmK", jac.reshape(-1, moves.shape[1], jac.shape[1]), moves)
     effect = effect.reshape(-1, jac.shape[1]).astype(np.float32)  # (P·M, K)
-    lo, hi = tile_bounds(code, g)
-    lo = np.concatenate([a.reshape(len(a), -1) for a in lo], axis=1).astype(np.float32)
-    hi = np.concatenate([a.reshape(len(a), -1) for a in hi], axis=1).astype(np.float32)
+    lo_c, hi_c = tile_bounds(code, g)
+    lo = np.concatenate([a.reshape(len(a), -1) for a in lo_c], axis=1).astype(np.float32)
+    hi = np.concatenate([a.reshape(len(a), -1) for a in hi_c], axis=1).astype(np.float32)
     pix = pixel_index(g, code)
     tiles = img[pix].astype(np.int64)
     n_pix = g.height * g.width

@@ -212,7 +212,8 @@ def _single_pixel_picks(
         todo = np.nonzero(pick < 0)[0]
         for s0 in range(0, len(todo), step):
             t = todo[s0 : s0 + step]
-            pick[t] = _first_hit(group[t], *(a[t] for a in args), tier, index, other, n)
+            now_t, other_t, want_t, keep_t = (a[t] for a in args)
+            pick[t] = _first_hit(group[t], now_t, other_t, want_t, keep_t, tier, index, other, n)
     return bi, j, pick, rows, cols, group
 
 

@@ -81,6 +81,7 @@ def _snap_bands(
         if out is None:
             out = np.empty((code.height, *band.shape[1:]), dtype=np.uint8)
         out[ys] = band
+    assert out is not None  # rows >= 1: at least one band
     return out
 
 

@@ -113,6 +113,8 @@ class Adam:
         b1, b2 = self.betas
         self.t += 1
         g = self.x.grad
+        if g is None:  # the loss did not reach x: no step
+            return
         self.m.lerp_(g, 1 - b1)
         self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
         denom = (self.v.sqrt() / math.sqrt(1 - b2**self.t)).add_(self.eps)

@@ -119,7 +119,7 @@ def tile_violations(
 
 def tile_excess(t8: list[np.ndarray], lo: list[np.ndarray], hi: list[np.ndarray]) -> np.ndarray:
     """Total bin excess per tile ``(N,)`` float (0 = the MCU re-encodes identically)."""
-    total = 0.0
+    total: np.ndarray = np.zeros(len(t8[0]), np.float64)
     for t, a, b in zip(t8, lo, hi, strict=True):
         total = total + total_excess(t, a, b, axis=(1, 2, 3, 4)).astype(np.float64)
     return total

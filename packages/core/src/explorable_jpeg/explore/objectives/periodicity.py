@@ -122,7 +122,11 @@ class PeriodicityObjective(Objective):
         return sum(period_error(rgb, self.r.mask, v) for v in self.vectors)
 
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
-        f = sum(self.error(x) for x in rgb) / rgb.shape[0]
+        errors = [self.error(x) for x in rgb]
+        f = errors[0]  # summed in order: the same value as sum(), typed as a tensor
+        for e in errors[1:]:
+            f = f + e
+        f = f / rgb.shape[0]
         if self.keep_variance:
             _, std = local_mean_std(gray(rgb), 7)
             f = f + self.keep_variance * masked_mean((std - self.std0) ** 2, self.std_valid)

@@ -56,12 +56,11 @@ class ScribbleObjective(TargetObjective):
         rgb0 = region.rgb0
         desired = rgb0.clone()
         if self.scribble is not None and (lab == COLOUR).any():
-            s = self.scribble[y0 : y0 + h, x0 : x0 + w]
-            s = torch.as_tensor(s).float()
-            s = s.permute(2, 0, 1) if s.dim() == 3 else s[None]
-            if s.shape[0] != rgb0.shape[0]:  # colour scribble on a gray image or vice versa
-                s = s.mean(0, keepdim=True).expand(rgb0.shape[0], -1, -1)
-            desired = torch.where(lab == COLOUR, s, desired)
+            st = torch.as_tensor(self.scribble[y0 : y0 + h, x0 : x0 + w]).float()
+            st = st.permute(2, 0, 1) if st.dim() == 3 else st[None]
+            if st.shape[0] != rgb0.shape[0]:  # colour scribble on a gray image or vice versa
+                st = st.mean(0, keepdim=True).expand(rgb0.shape[0], -1, -1)
+            desired = torch.where(lab == COLOUR, st, desired)
         for label, sign in ((BRIGHTEN, 1.0), (DARKEN, -1.0)):
             if (lab == label).any():
                 edited = box_blur3((rgb0 * (1 + sign * self.delta)).clamp(0, 1))

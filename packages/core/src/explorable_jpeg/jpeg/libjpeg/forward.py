@@ -214,11 +214,11 @@ def downsample_libjpeg(plane, fy: int, fx: int):
     elif fy * fx <= 4 and plane.dtype.kind in "iub" and plane.dtype.itemsize <= 4:
         # 8-bit samples: a strided sum of the fy·fx phases in int32 (exact, no reshape)
         p = plane.astype(np.int32, copy=False)
-        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))
-        cols = np.arange(w // fx, dtype=np.int32)
+        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))  # type: ignore[assignment]  # numpy int array, not Tensor
+        cols = np.arange(w // fx, dtype=np.int32)  # type: ignore[assignment]  # numpy branch
     else:
-        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))
-        cols = np.arange(w // fx)
+        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))  # type: ignore[assignment]  # numpy branch
+        cols = np.arange(w // fx)  # type: ignore[assignment]  # numpy branch
     if fy == 1 and fx == 2:  # h2v1: bias 0, 1, 0, 1, ...
         return (s + (cols % 2)) >> 1
     if fy == 2 and fx == 2:  # h2v2: bias 1, 2, 1, 2, ...
