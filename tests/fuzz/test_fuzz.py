@@ -75,3 +75,33 @@ def test_forged_dimensions_are_refused_without_importing_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("Error"), result.stdout
+
+
+def test_cli_refuses_a_forged_file_before_importing_torch(tmp_path):
+    """``explorable-jpeg decode`` of a forged-dimension file: one ``error:`` line, exit 2,
+    and neither torch nor a model loaded (the file is read before the decoder)."""
+    import struct
+    import subprocess
+    import sys
+
+    from tests.fuzz.fuzzer import _of, base_files
+
+    data = base_files()[0][1]
+    sof = _of(data, (0xC0, 0xC1, 0xC2))[0]
+    forged = data[: sof.start + 5] + struct.pack(">HH", 9999, 10000) + data[sof.start + 9 :]
+    path = tmp_path / "forged.jpg"
+    path.write_bytes(forged)
+    out = tmp_path / "out.png"
+    code = (
+        "import sys\n"
+        "from explorable_jpeg.cli import main\n"
+        f"rc = main(['decode', {str(path)!r}, '-o', {str(out)!r}, '--model', 'gan'])\n"
+        "assert rc == 2, rc\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "forged or damaged image size" in lines[0]
+    assert not out.exists()

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
+from collections.abc import Callable
 
-from explorable_jpeg.cli.check import cmd_check, cmd_compress
-from explorable_jpeg.cli.decode import cmd_decode, cmd_sample
-from explorable_jpeg.cli.explore import cmd_explore
 from explorable_jpeg.cli.params import parse_params, split_items
 from explorable_jpeg.cli.tools import cmd_tools, explore_epilog
 from explorable_jpeg.errors import CliError
 from explorable_jpeg.explore.tools import REACH, SPECS, TOOLS
 from explorable_jpeg.jpeg.code import SUBSAMPLING_FACTORS
+
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """``name`` of ``explorable_jpeg.cli.<module>``, imported when the command runs: parsing
+    the arguments (and refusing a bad file before any model) does not import torch."""
+
+    def run(args: argparse.Namespace) -> int:
+        func: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"explorable_jpeg.cli.{module}"), name
+        )
+        return func(args)
+
+    run.__name__ = name
+    return run
+
+
+cmd_decode = _command("decode", "cmd_decode")
+cmd_sample = _command("decode", "cmd_sample")
+cmd_check = _command("check", "cmd_check")
+cmd_compress = _command("check", "cmd_compress")
+cmd_explore = _command("explore", "cmd_explore")
 
 
 def validate_args(args: argparse.Namespace) -> None:

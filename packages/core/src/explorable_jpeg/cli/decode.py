@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 from tqdm import tqdm
 
 from explorable_jpeg.cli.files import (
@@ -20,18 +19,29 @@ from explorable_jpeg.cli.files import (
     save_png,
     verify_recovered,
 )
-from explorable_jpeg.decoding.plain import decode_plain
-from explorable_jpeg.decoding.zfile import load_z, save_z
 from explorable_jpeg.errors import CliError, ExplorableJpegError
 
 if TYPE_CHECKING:
     from explorable_jpeg.decoding.decoder import Decoder
+    from explorable_jpeg.jpeg.code import JpegCode
 
 logger = logging.getLogger("explorable_jpeg")
 
 
-def _decode_one(args: argparse.Namespace, decoder: Decoder | None, src: Path, out: Path) -> None:
-    code, corrupt = read_code(args, src)
+def _decode_one(
+    args: argparse.Namespace,
+    decoder: Decoder | None,
+    src: Path,
+    out: Path,
+    read: tuple[JpegCode, bool] | None = None,
+) -> None:
+    # torch and the models load after the file was read: a refusal costs no model import
+    import torch
+
+    from explorable_jpeg.decoding.plain import decode_plain
+    from explorable_jpeg.decoding.zfile import load_z, save_z
+
+    code, corrupt = read_code(args, src) if read is None else read
     if code.orientation != 1:
         logger.info("%s: EXIF orientation %d is reported, not applied", src, code.orientation)
     if decoder is None:
@@ -76,6 +86,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
         if args.z_out:
             ensure_writable(args.z_out)
         outputs = [Path(args.output)]
+    # a single file is read (and refused) before the model loads: a forged or broken file
+    # costs milliseconds, not the import of torch and the weights
+    read = None if batch else read_code(args, inputs[0])
     decoder = None if args.model == "plain" else load_decoder(args)
     failed = 0
     for src, out in tqdm(
@@ -86,7 +99,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         file=sys.stderr,
     ):
         try:
-            _decode_one(args, decoder, src, out)
+            _decode_one(args, decoder, src, out, read)
         except (ExplorableJpegError, OSError, CliError) as exc:
             if not batch:
                 raise
@@ -97,6 +110,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``sample IN -n N -o DIR``: N decodings with random z, named by seed."""
+    from explorable_jpeg.decoding.zfile import save_z
+
     code, corrupt = read_code(args, args.input)
     out_dir = make_dir(args.output)
     decoder = load_decoder(args)

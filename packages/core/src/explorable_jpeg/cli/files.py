@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
-from explorable_jpeg.consistency.check import check
 from explorable_jpeg.errors import CliError, CorruptJpegDataError
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.jpeg.io import read_jpeg
@@ -110,6 +108,8 @@ def verify_recovered(code: JpegCode, image: np.ndarray, src: str | os.PathLike) 
 
     The coefficients libjpeg guesses for damaged data can be ones that no image
     reproduces; writing such an output would break the promise ``check`` makes."""
+    from explorable_jpeg.consistency.check import check
+
     report = check(code, image)
     if not report.consistent_where_reachable:
         raise CliError(
@@ -121,6 +121,8 @@ def verify_recovered(code: JpegCode, image: np.ndarray, src: str | os.PathLike) 
 
 def load_decoder(args: argparse.Namespace) -> Decoder:
     """The decoder ``--model``/``--weights``/``--device`` ask for."""
+    import torch
+
     from explorable_jpeg.decoding.decoder import Decoder
 
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -11,14 +11,60 @@
 - :mod:`.explorer` — :class:`Explorer`, which ties them together.
 """
 
-from explorable_jpeg.explore.explorer import Explorer
-from explorable_jpeg.explore.files import ExplorationFileError
-from explorable_jpeg.explore.loop import OptimizeResult
-from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
-from explorable_jpeg.explore.result import ToolResult
-from explorable_jpeg.explore.selection import as_mask, block_mask, rect_mask
-from explorable_jpeg.explore.state import State
-from explorable_jpeg.explore.tools import SPECS, TOOLS, Param, ToolSpec, UnknownToolError, spec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from explorable_jpeg.explore.explorer import Explorer
+    from explorable_jpeg.explore.files import ExplorationFileError
+    from explorable_jpeg.explore.loop import OptimizeResult
+    from explorable_jpeg.explore.objectives.base import ExplorationError, RegionError
+    from explorable_jpeg.explore.result import ToolResult
+    from explorable_jpeg.explore.selection import as_mask, block_mask, rect_mask
+    from explorable_jpeg.explore.state import State
+    from explorable_jpeg.explore.tools import (
+        SPECS,
+        TOOLS,
+        Param,
+        ToolSpec,
+        UnknownToolError,
+        spec,
+    )
+
+# Public name -> its module, loaded on first access (PEP 562): the tool registry
+# (``explore.tools``, which the CLI's argument parser reads) does not import torch.
+_LAZY: dict[str, str] = {
+    "Explorer": "explorable_jpeg.explore.explorer",
+    "ExplorationFileError": "explorable_jpeg.explore.files",
+    "OptimizeResult": "explorable_jpeg.explore.loop",
+    "ExplorationError": "explorable_jpeg.explore.objectives.base",
+    "RegionError": "explorable_jpeg.explore.objectives.base",
+    "ToolResult": "explorable_jpeg.explore.result",
+    "as_mask": "explorable_jpeg.explore.selection",
+    "block_mask": "explorable_jpeg.explore.selection",
+    "rect_mask": "explorable_jpeg.explore.selection",
+    "State": "explorable_jpeg.explore.state",
+    **{n: "explorable_jpeg.explore.tools"
+       for n in ("SPECS", "TOOLS", "Param", "ToolSpec", "UnknownToolError", "spec")},
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded public ones included."""
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "SPECS",

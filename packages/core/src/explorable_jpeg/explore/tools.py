@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorable_jpeg.errors import ExplorationError, UnknownToolError
-from explorable_jpeg.explore.objectives.base import Objective
-from explorable_jpeg.explore.objectives.magnitude import MagnitudeObjective
-from explorable_jpeg.explore.objectives.tv import TVObjective
-from explorable_jpeg.explore.objectives.variance import VarianceObjective
+
+if TYPE_CHECKING:  # the objectives import torch: loaded when a tool runs, not with the registry
+    from explorable_jpeg.explore.objectives.base import Objective
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +174,24 @@ def _delta(default: float) -> Param:
     return Param("delta", default, help=_DELTA, minimum=0.0, maximum=2.0)
 
 
+def _variance(delta: float) -> Objective:
+    from explorable_jpeg.explore.objectives.variance import VarianceObjective
+
+    return VarianceObjective(delta)
+
+
+def _magnitude(delta: float) -> Objective:
+    from explorable_jpeg.explore.objectives.magnitude import MagnitudeObjective
+
+    return MagnitudeObjective(delta)
+
+
+def _tv(keep_variance: float) -> Objective:
+    from explorable_jpeg.explore.objectives.tv import TVObjective
+
+    return TVObjective(keep_variance)
+
+
 _IMAGE = Param("source", None, "object", "the content to paste (an image)")
 _BOX = Param("source_box", None, "object", "(y0, x0, y1, x1) of the current image to copy from")
 
@@ -183,20 +200,20 @@ SPECS: dict[str, ToolSpec] = {
     for s in (
         ToolSpec("variance-up", "Variance +", "more local contrast (std of 7 px patches)",
                  (_delta(0.03),), reach=0.5, z_iters=0,
-                 objective=lambda delta: VarianceObjective(abs(delta))),
+                 objective=lambda delta: _variance(abs(delta))),
         ToolSpec("variance-down", "Variance −", "less local contrast (smoother)",
                  (_delta(0.03),), reach=0.5, z_iters=0,
-                 objective=lambda delta: VarianceObjective(-abs(delta))),
+                 objective=lambda delta: _variance(-abs(delta))),
         ToolSpec("magnitude-up", "Signal magnitude +",
                  "patches stretched about their mean: stronger edges and texture",
                  (_delta(0.03),), reach=0.5, z_iters=100,
-                 objective=lambda delta: MagnitudeObjective(abs(delta))),
+                 objective=lambda delta: _magnitude(abs(delta))),
         ToolSpec("magnitude-down", "Signal magnitude −", "patches flattened about their mean",
                  (_delta(0.03),), reach=0.5, z_iters=100,
-                 objective=lambda delta: MagnitudeObjective(-abs(delta))),
+                 objective=lambda delta: _magnitude(-abs(delta))),
         ToolSpec("tv-down", "Total variation −", "flatter, piecewise-smooth content",
                  (Param("keep_variance", 5.0, help="weight that keeps local variance",
-                        minimum=0.0),), reach=0.5, z_iters=100, objective=TVObjective),
+                        minimum=0.0),), reach=0.5, z_iters=100, objective=_tv),
         ToolSpec("scribble", "Scribble", "paint colours, brighten, darken or flatten",
                  (Param("scribble", None, "object", "the painted image (colour mode)"),
                   Param("labels", None, "object", "int label map (see ScribbleObjective)"),
