@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from explorable_jpeg.ops.dct import ArrayT
+
 RGB_TO_YCBCR: np.ndarray = np.array(  # (3, 3): rows Y, Cb, Cr
     [
         [0.299, 0.587, 0.114],
@@ -45,7 +47,7 @@ def _fix(x: float) -> int:
     return int(x * (1 << _SCALEBITS) + 0.5)
 
 
-def rgb_to_ycbcr(rgb):
+def rgb_to_ycbcr(rgb: ArrayT) -> ArrayT:
     """Float RGB → YCbCr. numpy: ``(..., 3)``; torch: ``(..., 3, H, W)``. Range [0, 255]."""
     if isinstance(rgb, torch.Tensor):
         m = torch.as_tensor(RGB_TO_YCBCR, dtype=rgb.dtype, device=rgb.device)
@@ -57,7 +59,7 @@ def rgb_to_ycbcr(rgb):
     return out
 
 
-def ycbcr_to_rgb(ycc):
+def ycbcr_to_rgb(ycc: ArrayT) -> ArrayT:
     """Float YCbCr → RGB (not clipped). numpy: ``(..., 3)``; torch: ``(..., 3, H, W)``."""
     if isinstance(ycc, torch.Tensor):
         m = torch.as_tensor(YCBCR_TO_RGB, dtype=ycc.dtype, device=ycc.device)
@@ -68,7 +70,7 @@ def ycbcr_to_rgb(ycc):
     return shifted @ YCBCR_TO_RGB.T
 
 
-def _jccolor(r, g, b):
+def _jccolor(r: ArrayT, g: ArrayT, b: ArrayT) -> tuple[ArrayT, ArrayT, ArrayT]:
     """jccolor.c's fixed-point formulas on integer arrays (numpy int64 or torch long)."""
     y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
     cb = (
@@ -80,7 +82,7 @@ def _jccolor(r, g, b):
     return y, cb, cr
 
 
-def rgb_to_ycbcr_libjpeg(rgb):
+def rgb_to_ycbcr_libjpeg(rgb: ArrayT) -> ArrayT:
     """libjpeg's exact integer RGB→YCbCr (jccolor.c).
 
     numpy: uint8 ``(..., 3)`` → int32 ``(..., 3)``; torch (the training codes, any device):

@@ -16,8 +16,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorable_jpeg.ops.dct import ArrayT
 
-def box_downsample(plane, fy: int, fx: int):
+
+def box_downsample(plane: ArrayT, fy: int, fx: int) -> ArrayT:
     """Mean over ``fy × fx`` boxes of ``(..., H, W)`` (H, W multiples of the factors)."""
     if fy == 1 and fx == 1:
         return plane
@@ -29,7 +31,7 @@ def box_downsample(plane, fy: int, fx: int):
     return b.mean(axis=(-3, -1))
 
 
-def box_upsample(plane, fy: int, fx: int):
+def box_upsample(plane: ArrayT, fy: int, fx: int) -> ArrayT:
     """Replicate every sample of ``(..., h, w)`` into an ``fy × fx`` box (nearest up-sampling)."""
     if fy == 1 and fx == 1:
         return plane
@@ -51,14 +53,15 @@ def _triangle_up2(x: torch.Tensor, dim: int) -> torch.Tensor:
     return out.reshape(shape)
 
 
-def upsample_display(plane, fy: int, fx: int):
+def upsample_display(plane: ArrayT, fy: int, fx: int) -> ArrayT:
     """Up-sample a chroma plane ``(..., h, w)`` by (fy, fx) for display.
 
     Factors of 2 use libjpeg's triangle ("fancy") filter, which is what libjpeg's own
     decoder shows; other factors replicate samples. Accepts numpy or torch.
     """
     is_np = isinstance(plane, np.ndarray)
-    x = torch.as_tensor(plane, dtype=torch.float64) if is_np else plane
+    # as_tensor of a tensor is that tensor (same dtype, no copy)
+    x = torch.as_tensor(plane, dtype=torch.float64) if is_np else torch.as_tensor(plane)
     if fy == 2 and x.shape[-2] > 1:
         x = _triangle_up2(x, -2)
     elif fy > 1:
@@ -67,10 +70,12 @@ def upsample_display(plane, fy: int, fx: int):
         x = _triangle_up2(x, -1)
     elif fx > 1:
         x = x.repeat_interleave(fx, dim=-1)
-    return x.numpy() if is_np else x
+    if isinstance(plane, np.ndarray):
+        return x.numpy()
+    return x
 
 
-def pad_replicate(plane, height: int, width: int):
+def pad_replicate(plane: ArrayT, height: int, width: int) -> ArrayT:
     """Pad ``(..., H, W)`` at the bottom/right to (height, width) by repeating the edge."""
     h, w = plane.shape[-2:]
     if h == height and w == width:
