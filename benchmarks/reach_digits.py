@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 res = ex.apply("digit", rect_mask(ex.shape, *BOX), **params)
                 seconds = time.perf_counter() - t0
-                produced = [int(k) for k, a in res.alternatives.items()
-                            if int(k) != digit and ocr(a) == k]  # fmt: skip
+                read = {int(k.split()[-1]): a for k, a in res.alternatives.items()}  # "digit 3"
+                produced = [d for d, a in read.items() if d != digit and ocr(a) == str(d)]
                 consistent = all(ej.check(code, a).consistent for a in res.alternatives.values())
                 row = {
                     "qf": qf, "photo": photo_path.name, "digit": digit, "font": Path(font).stem,

@@ -256,7 +256,10 @@ def test_digit_tool_returns_every_class_ranked(setup):
     dec, code, mask = setup
     ex = Explorer(dec, code)
     res = ex.apply("digit", mask, digits=(1, 7), max_iters=3)
-    assert set(res.alternatives) == {"1", "7"}
+    assert set(res.alternatives) == {"digit 1", "digit 7"}
+    assert set(res.alternatives) <= set(ex.alternatives)  # returned names can be used
+    ex.use_alternative(res.info["ranking"][-1])
+    np.testing.assert_array_equal(ex.image, res.alternatives[res.info["ranking"][-1]])
     probs = list(res.scores.values())
     assert probs == sorted(probs, reverse=True)
     assert all(check(code, a).consistent for a in res.alternatives.values())

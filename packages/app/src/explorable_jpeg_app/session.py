@@ -310,8 +310,8 @@ def mean_difference(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None
 
 def stored_name(tool: str, returned: str, added: list[str]) -> str:
     """The explorer's name of an alternative a tool returned as ``returned``: the same name,
-    or the one added by this call named ``"<tool> <returned>"`` (``digit`` returns ``"3"``
-    and stores ``"digit 3"``). Raises when neither is there (a tool that renamed them)."""
+    or the one added by this call named ``"<tool> <returned>"`` (for tools that return a
+    shorter name than they store). Raises when neither is there (a tool that renamed them)."""
     if returned in added:
         return returned
     for name in (f"{tool} {returned}", *(a for a in added if a.endswith(f" {returned}"))):

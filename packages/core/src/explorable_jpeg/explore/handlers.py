@@ -176,11 +176,11 @@ def digit(ex: Explorer, mask: Any, run: dict, digits: tuple, reach: float) -> To
             obj, mask, commit=False, progress=sub, budget_s=budget / len(wanted), reach=reach,
             **run,
         )  # fmt: skip
-        name = str(d)
+        name = f"digit {d}"  # returned and stored under one name (as random's "random k")
         states[name] = res.states[0]
         alts[name] = ex.render(res.states[0])
         scores[name] = float(ex.digit_probabilities(alts[name], mask)[d])
-        ex.alternatives[f"digit {d}"] = res.states[0]
+        ex.alternatives[name] = res.states[0]
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     ex.set_state(states[ranked[0]])
     return _result(
