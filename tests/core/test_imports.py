@@ -31,3 +31,26 @@ def test_the_graph_sees_lazy_imports_and_skips_type_checking_ones():
     # explorer imports handlers (a real edge); optimize names Explorer only for typing
     assert "explorable_jpeg.explore.handlers" in g["explorable_jpeg.explore.explorer"]
     assert "explorable_jpeg.explore.explorer" not in g["explorable_jpeg.explore.optimize"]
+
+
+def test_public_names_survive_lazy_loading_and_subpackage_imports():
+    """``explorable_jpeg`` and ``explorable_jpeg.explore`` load their names lazily; importing
+    the ``snap`` subpackage must not replace the public ``snap`` function, and every name of
+    ``__all__`` resolves (fresh interpreter: nothing imported before)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import explorable_jpeg as ej, explorable_jpeg.explore as ex\n"
+        "import sys, explorable_jpeg.snap.pipeline\n"
+        "from explorable_jpeg.explore import Explorer, SPECS\n"
+        "pipeline = sys.modules['explorable_jpeg.snap.pipeline']\n"
+        "assert callable(ej.snap) and ej.snap is pipeline.snap\n"
+        "from explorable_jpeg import snap\n"
+        "assert snap is ej.snap\n"
+        "missing = [n for m in (ej, ex) for n in m.__all__ if getattr(m, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "assert 'Explorer' in dir(ex) and 'read_jpeg' in dir(ej)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
