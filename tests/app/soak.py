@@ -177,6 +177,7 @@ def main(argv=None) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.setdefault("MALLOC_ARENA_MAX", "2")  # as `nox -s app` serves it
     server = subprocess.Popen(
         [sys.executable, "-m", "explorable_jpeg_app", "--port", str(port),
          "--concurrency", str(args.concurrency)],
