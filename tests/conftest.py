@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +55,14 @@ def random_decoder(z: bool = True, seed: int = 0, scale: float = 0.5) -> Decoder
         for p in dec.parameters():
             p.add_(torch.randn_like(p) * scale)
     return dec.eval()
+
+
+def run_fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter (nothing imported before it); fails the test with
+    its stderr when it exits non-zero."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 @pytest.fixture

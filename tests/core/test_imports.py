@@ -37,8 +37,7 @@ def test_public_names_survive_lazy_loading_and_subpackage_imports():
     """``explorable_jpeg`` and ``explorable_jpeg.explore`` load their names lazily; importing
     the ``snap`` subpackage must not replace the public ``snap`` function, and every name of
     ``__all__`` resolves (fresh interpreter: nothing imported before)."""
-    import subprocess
-    import sys
+    from tests.conftest import run_fresh_python
 
     code = (
         "import explorable_jpeg as ej, explorable_jpeg.explore as ex\n"
@@ -52,5 +51,4 @@ def test_public_names_survive_lazy_loading_and_subpackage_imports():
         "assert not missing, missing\n"
         "assert 'Explorer' in dir(ex) and 'read_jpeg' in dir(ej)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    run_fresh_python(code)

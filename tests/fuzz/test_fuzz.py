@@ -51,9 +51,8 @@ def test_forged_dimensions_are_refused_without_importing_torch(tmp_path):
     """Reading (and refusing) a file needs neither torch nor the ops package: a hostile file
     costs the refusal, not the ~3 s import of torch."""
     import struct
-    import subprocess
-    import sys
 
+    from tests.conftest import run_fresh_python
     from tests.fuzz.fuzzer import _of, base_files
 
     data = base_files()[0][1]
@@ -72,8 +71,7 @@ def test_forged_dimensions_are_refused_without_importing_torch(tmp_path):
         "bad = [m for m in sys.modules if m == 'torch' or m.startswith('explorable_jpeg.ops')]\n"
         "assert not bad, bad\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    result = run_fresh_python(code)
     assert result.stdout.strip().endswith("Error"), result.stdout
 
 
@@ -81,9 +79,8 @@ def test_cli_refuses_a_forged_file_before_importing_torch(tmp_path):
     """``explorable-jpeg decode`` of a forged-dimension file: one ``error:`` line, exit 2,
     and neither torch nor a model loaded (the file is read before the decoder)."""
     import struct
-    import subprocess
-    import sys
 
+    from tests.conftest import run_fresh_python
     from tests.fuzz.fuzzer import _of, base_files
 
     data = base_files()[0][1]
@@ -99,9 +96,8 @@ def test_cli_refuses_a_forged_file_before_importing_torch(tmp_path):
         "assert rc == 2, rc\n"
         "assert 'torch' not in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    stderr = run_fresh_python(code).stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
     assert "forged or damaged image size" in lines[0]
     assert not out.exists()

@@ -257,8 +257,9 @@ class Session:
                 caption = f"{name}: Δ {mean_difference(image, before, mask):.1f}"
             else:
                 caption = f"{name}: p={score:.2f}"
-            key = stored_name(tool, name, added)
-            new.alternatives.append(Alternative(key, image, caption, score))
+            if name not in added:  # every tool stores its alternatives under their names
+                raise ExplorableJpegError(f"{tool}: alternative {name!r} was not stored")
+            new.alternatives.append(Alternative(name, image, caption, score))
         return new
 
     def undo(self) -> tuple[Session, bool]:
@@ -306,18 +307,6 @@ def mean_difference(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None
     diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
     diff = diff.mean(axis=-1) if diff.ndim == 3 else diff
     return float(diff[mask].mean() if mask is not None and mask.any() else diff.mean())
-
-
-def stored_name(tool: str, returned: str, added: list[str]) -> str:
-    """The explorer's name of an alternative a tool returned as ``returned``: the same name,
-    or the one added by this call named ``"<tool> <returned>"`` (for tools that return a
-    shorter name than they store). Raises when neither is there (a tool that renamed them)."""
-    if returned in added:
-        return returned
-    for name in (f"{tool} {returned}", *(a for a in added if a.endswith(f" {returned}"))):
-        if name in added:
-            return name
-    raise ExplorableJpegError(f"{tool}: alternative {returned!r} was not stored by the explorer")
 
 
 def z_is_inert(decoder) -> bool:

@@ -16,12 +16,12 @@ Example (a tiny JPEG made with Pillow; a path or a file object works the same):
 
 from __future__ import annotations
 
-import importlib
 import sys
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from explorable_jpeg import _moved
+from explorable_jpeg._lazy import lazy_names
 
 if TYPE_CHECKING:
     from explorable_jpeg.consistency.check import CheckReport, ComponentReport, check
@@ -77,19 +77,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The public name ``name``, imported from its module on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The module's names, the lazily loaded public ones included."""
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
 class _Package(ModuleType):
