@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from explorable_jpeg.jpeg.io import read_jpeg
 from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, unquantized_dct8
 from explorable_jpeg.jpeg.write import as_uint8_image, encode_with_libjpeg
 from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 COMPONENT_NAMES = ("Y", "Cb", "Cr")
 
@@ -119,7 +122,9 @@ def _code_of(code_or_path: JpegCode | str | os.PathLike | bytes) -> JpegCode:
     return code_or_path if isinstance(code_or_path, JpegCode) else read_jpeg(code_or_path)
 
 
-def check(code_or_path: JpegCode | str | os.PathLike | bytes, image) -> CheckReport:
+def check(
+    code_or_path: JpegCode | str | os.PathLike | bytes, image: np.ndarray | Image.Image
+) -> CheckReport:
     """Re-encode ``image`` with libjpeg using the code's tables and sampling and compare.
 
     Args:

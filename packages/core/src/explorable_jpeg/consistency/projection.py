@@ -27,13 +27,13 @@ import torch
 
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.jpeg.libjpeg.forward import padded_rows
-from explorable_jpeg.ops.dct import blockify, dct_blocks, idct_blocks, unblockify
+from explorable_jpeg.ops.dct import ArrayT, blockify, dct_blocks, idct_blocks, unblockify
 from explorable_jpeg.ops.sampling import box_downsample, box_upsample
 
 Margins = list[torch.Tensor | float] | float
 
 
-def _as_tensor(x) -> torch.Tensor:
+def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x
     return torch.as_tensor(np.asarray(x, dtype=np.float64))
@@ -46,7 +46,7 @@ def canvas_rows(code: JpegCode, index: int) -> np.ndarray:
     return padded_rows(code.height, code.max_v, code.factors(index)[0], hp)
 
 
-def to_canvas(planes, code: JpegCode):
+def to_canvas(planes: ArrayT, code: JpegCode) -> ArrayT:
     """Pad image planes ``(..., C, H, W)`` to the canvas ``(..., C, Hp, Wp)`` as libjpeg does.
 
     Columns repeat the last column; rows follow :func:`canvas_rows` per component.
@@ -66,7 +66,7 @@ def to_canvas(planes, code: JpegCode):
     return torch.stack(out, dim=-3) if isinstance(planes, torch.Tensor) else np.stack(out, -3)
 
 
-def crop_canvas(canvas, code: JpegCode):
+def crop_canvas(canvas: ArrayT, code: JpegCode) -> ArrayT:
     """Crop a canvas ``(..., C, Hp, Wp)`` back to the image size ``(..., C, H, W)``."""
     return canvas[..., : code.height, : code.width]
 
@@ -126,13 +126,12 @@ def project_plane(
     return project_tensor(plane, q, table, code.factors(index), margin)
 
 
-def project(canvas, code: JpegCode, margin: Margins = 0.0):
+def project(canvas: ArrayT, code: JpegCode, margin: Margins = 0.0) -> ArrayT:
     """Project a canvas ``(..., C, Hp, Wp)`` (YCbCr or gray) onto the consistent set.
 
     ``margin`` is a float or one tensor per component broadcastable to its coefficients.
     Returns the same type (numpy or torch) as given.
     """
-    is_np = not isinstance(canvas, torch.Tensor)
     x = _as_tensor(canvas)
     n = len(code.components)
     if x.shape[-3] != n:
@@ -140,25 +139,32 @@ def project(canvas, code: JpegCode, margin: Margins = 0.0):
     margins = margin if isinstance(margin, list) else [margin] * n
     planes = [project_plane(x[..., i, :, :], code, i, margins[i]) for i in range(n)]
     out = torch.stack(planes, dim=-3)
-    return out.numpy() if is_np else out
+    if isinstance(canvas, torch.Tensor):
+        return out
+    return out.numpy()
 
 
-def project_image(planes, code: JpegCode, iterations: int = 4, margin: Margins = 0.0):
+def project_image(
+    planes: ArrayT, code: JpegCode, iterations: int = 4, margin: Margins = 0.0
+) -> ArrayT:
     """Project image-sized planes ``(..., C, H, W)`` and return image-sized planes.
 
     When the image does not fill the block grid, the samples outside it are copies of the
     edge (as libjpeg pads); alternating projection and re-padding (POCS) converges to an
     image whose padded version is consistent. ``iterations`` bounds that loop.
     """
-    is_np = not isinstance(planes, torch.Tensor)
     x = _as_tensor(planes)
     aligned = (code.height, code.width) == code.padded_size()
     for _ in range(1 if aligned else iterations):
         x = crop_canvas(project(to_canvas(x, code), code, margin), code)
-    return x.numpy() if is_np else x
+    if isinstance(planes, torch.Tensor):
+        return x
+    return x.numpy()
 
 
-def displace(planes: torch.Tensor, field: torch.Tensor, code: JpegCode, margin: Margins = 0.0):
+def displace(
+    planes: torch.Tensor, field: torch.Tensor, code: JpegCode, margin: Margins = 0.0
+) -> torch.Tensor:
     """``P_C(planes + field)``: image-sized planes ``(..., C, H, W)`` moved by an exploration
     field and projected back onto the consistent set (:func:`project_image`).
 

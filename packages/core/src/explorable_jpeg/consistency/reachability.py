@@ -44,7 +44,7 @@ import weakref
 
 import numpy as np
 
-from explorable_jpeg.jpeg.code import JpegCode
+from explorable_jpeg.jpeg.code import Component, JpegCode
 from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, padded_rows
 from explorable_jpeg.ops.dct import dct_matrix
 
@@ -162,7 +162,7 @@ def impossible_blocks(code: JpegCode, margin: float) -> list[np.ndarray]:
     return out
 
 
-def _out_of_range(comp, margin: float = 0.0) -> np.ndarray:
+def _out_of_range(comp: Component, margin: float = 0.0) -> np.ndarray:
     """Blocks ``(by, bx)`` whose bin-centre samples ``IDCT(M·q) + 128`` leave
     ``[−margin, 255 + margin]``: only they can be unreachable for want of samples in range."""
     c = dct_matrix()

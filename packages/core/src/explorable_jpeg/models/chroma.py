@@ -52,7 +52,15 @@ class ChromaNet(nn.Module):
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(cast(torch.Tensor, self.tail.bias))
 
-    def forward(self, luma, chroma_up, table, factors: tuple[int, int], z=None):
+    def forward(
+        self,
+        luma: torch.Tensor,
+        chroma_up: torch.Tensor,
+        table: torch.Tensor,
+        factors: tuple[int, int],
+        z: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Full-resolution chroma residual ``(B, 2, H, W)``, each sample in ``(−32, 32)``."""
         b, _, h, w = luma.shape
         grid = (h // 8, w // 8)
         fac = torch.tensor(

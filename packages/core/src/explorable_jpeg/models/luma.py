@@ -52,7 +52,9 @@ class LumaNet(nn.Module):
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(cast(torch.Tensor, self.tail.bias))
 
-    def offsets(self, q: torch.Tensor, table: torch.Tensor, z: torch.Tensor | None = None):
+    def offsets(
+        self, q: torch.Tensor, table: torch.Tensor, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Bounded offsets ``½ tanh(f) ∈ (−½, ½)``, shape ``(B, 64, h, w)``."""
         m = table.reshape(-1, 64, 1, 1).to(q.dtype)
         tc = table_channels(table, (q.shape[-2], q.shape[-1])).to(q.dtype)
@@ -62,7 +64,9 @@ class LumaNet(nn.Module):
             h = block(h, z)
         return 0.5 * torch.tanh(self.tail(nn.functional.gelu(h)))
 
-    def forward(self, q: torch.Tensor, table: torch.Tensor, z: torch.Tensor | None = None):
+    def forward(
+        self, q: torch.Tensor, table: torch.Tensor, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Consistent coefficients ``q + offsets`` (in quantization steps), ``(B, 64, h, w)``."""
         return q + self.offsets(q, table, z)
 

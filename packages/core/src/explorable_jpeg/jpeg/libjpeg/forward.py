@@ -14,12 +14,15 @@ The tests compare it with real libjpeg files coefficient by coefficient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.ops.color import _CBCR_OFFSET, _ONE_HALF, _SCALEBITS, _fix
-from explorable_jpeg.ops.dct import blockify
+from explorable_jpeg.ops.dct import ArrayT, blockify
 
 _CONST_BITS = 13
 _PASS1_BITS = 2
@@ -37,15 +40,29 @@ _F2562 = 20995
 _F3072 = 25172
 
 
-def _descale(x: np.ndarray, n: int) -> np.ndarray:
+def _descale(x: ArrayT, n: int) -> ArrayT:
+    """libjpeg's ``DESCALE``: ``⌊(x + 2ⁿ⁻¹) / 2ⁿ⌋`` (an arithmetic shift)."""
     return (x + (1 << (n - 1))) >> n
 
 
-def _no_descale(x, n: int):
+def _no_descale(x: ArrayT, n: int) -> ArrayT:
+    """No rounding shift: the pass's exact integer linear part."""
     return x
 
 
-def _fdct_1d(d: list[np.ndarray], first_pass: bool, descale=_descale) -> list[np.ndarray]:
+Descale = Callable[[ArrayT, int], ArrayT]
+"""The rounding shift of a pass: :func:`_descale` or :func:`_no_descale`."""
+
+OneD = Callable[[list[np.ndarray], bool], list[np.ndarray]]
+"""One pass of a separable 8-point transform: ``(8 inputs, first pass?) → 8 outputs``."""
+
+Gemm = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""``(A1ᵀ, add1, mul1, A2ᵀ, add2, mul2)`` of :func:`_pass_matrices`."""
+
+
+def _fdct_1d(
+    d: list[ArrayT], first_pass: bool, descale: Descale[ArrayT] = _descale
+) -> list[ArrayT]:
     """One pass of jfdctint.c over 8 int64 arrays (the 8 samples of rows or columns).
 
     ``descale`` is the rounding shift; :func:`_no_descale` gives the pass's exact integer
@@ -56,7 +73,7 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool, descale=_descale) -> list[np
     tmp3, tmp4 = d[3] + d[4], d[3] - d[4]
     tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
     tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
-    out: list[np.ndarray] = [None] * 8  # type: ignore[list-item]
+    out: list[ArrayT] = [None] * 8  # type: ignore[list-item]
     if first_pass:
         out[0] = (tmp10 + tmp11) << _PASS1_BITS
         out[4] = (tmp10 - tmp11) << _PASS1_BITS
@@ -88,7 +105,7 @@ def _fdct_1d(d: list[np.ndarray], first_pass: bool, descale=_descale) -> list[np
     return out
 
 
-def _pass_matrices(one_d, shifts_1: list[int], shifts_2: list[int], first_axis: int):
+def _pass_matrices(one_d: OneD, shifts_1: list[int], shifts_2: list[int], first_axis: int) -> Gemm:
     """Both passes of a separable integer 8×8 transform as exact float64 GEMMs.
 
     Before its rounding shift, every output of a jfdctint/jidctint pass is an integer linear
@@ -124,7 +141,7 @@ _FDCT_GEMM = _pass_matrices(
 )
 
 
-def gemm_transform(blocks: np.ndarray, gemm) -> np.ndarray:
+def gemm_transform(blocks: np.ndarray, gemm: Gemm) -> np.ndarray:
     """Apply a two-pass integer transform given by :func:`_pass_matrices`; float64 result
     ``(..., 8, 8)`` holding exact integers."""
     a1, add1, mul1, a2, add2, mul2 = gemm
@@ -140,7 +157,7 @@ def gemm_transform(blocks: np.ndarray, gemm) -> np.ndarray:
     return q.reshape(blocks.shape)
 
 
-def fdct_islow(blocks: np.ndarray) -> np.ndarray:
+def fdct_islow(blocks: ArrayT) -> ArrayT:
     """libjpeg's integer forward DCT of level-shifted int blocks ``(..., 8, 8)``; result ×8.
 
     numpy, or an integer torch tensor (the training codes: int64 on its own device).
@@ -177,7 +194,7 @@ def fdct_islow_ints(blocks: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantize_islow(dct8, table):
+def quantize_islow(dct8: ArrayT, table: ArrayT | np.ndarray) -> ArrayT:
     """``sign(t) · ⌊(|t| + 4M) / 8M⌋`` — libjpeg's rounding of the ×8 integer DCT (numpy, or
     torch with a broadcastable integer ``table``)."""
     if isinstance(dct8, torch.Tensor):
@@ -201,24 +218,26 @@ def bin_bounds(q: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
-def downsample_libjpeg(plane, fy: int, fx: int):
+def downsample_libjpeg(plane: ArrayT, fy: int, fx: int) -> ArrayT:
     """libjpeg's integer down-sampling of an int plane whose size is a multiple of (fy, fx)
     (numpy, or an integer torch tensor)."""
     if fy == 1 and fx == 1:
         return plane
     h, w = plane.shape[-2:]
     shape = (*plane.shape[:-2], h // fy, fy, w // fx, fx)
+    s: Any  # box sums and column indices: a tensor or an int array, like ``plane``
+    cols: Any
     if isinstance(plane, torch.Tensor):
         s = plane.long().reshape(shape).sum((-3, -1))
         cols = torch.arange(w // fx, device=plane.device)
     elif fy * fx <= 4 and plane.dtype.kind in "iub" and plane.dtype.itemsize <= 4:
         # 8-bit samples: a strided sum of the fy·fx phases in int32 (exact, no reshape)
         p = plane.astype(np.int32, copy=False)
-        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))  # type: ignore[assignment]  # numpy int array, not Tensor
-        cols = np.arange(w // fx, dtype=np.int32)  # type: ignore[assignment]  # numpy branch
+        s = sum(p[..., a::fy, b::fx] for a in range(fy) for b in range(fx))
+        cols = np.arange(w // fx, dtype=np.int32)
     else:
-        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))  # type: ignore[assignment]  # numpy branch
-        cols = np.arange(w // fx)  # type: ignore[assignment]  # numpy branch
+        s = plane.astype(np.int64).reshape(shape).sum(axis=(-3, -1))
+        cols = np.arange(w // fx)
     if fy == 1 and fx == 2:  # h2v1: bias 0, 1, 0, 1, ...
         return (s + (cols % 2)) >> 1
     if fy == 2 and fx == 2:  # h2v2: bias 1, 2, 1, 2, ...

@@ -25,6 +25,7 @@ from explorable_jpeg.jpeg.libjpeg.forward import (
     _F2562,
     _F3072,
     _PASS1_BITS,
+    Descale,
     _descale,
     _no_descale,
     _pass_matrices,
@@ -33,7 +34,7 @@ from explorable_jpeg.jpeg.libjpeg.forward import (
 
 
 def _idct_1d(
-    d: list[np.ndarray], shift: int, even_shift_in: bool, descale=_descale
+    d: list[np.ndarray], shift: int, even_shift_in: bool, descale: Descale[np.ndarray] = _descale
 ) -> list[np.ndarray]:
     z2, z3 = d[2], d[6]
     z1 = (z2 + z3) * _F0541
