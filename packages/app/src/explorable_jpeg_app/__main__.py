@@ -7,6 +7,8 @@ import logging
 import os
 from collections.abc import Sequence
 
+from .malloc import limit_arenas
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="explorable-jpeg-app", description=__doc__)
@@ -22,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    limit_arenas()  # before the server's worker threads start (see .malloc)
     if args.weights:
         os.environ["EXPLORABLE_JPEG_WEIGHTS"] = args.weights
 
