@@ -19,6 +19,7 @@ import importlib.machinery
 import importlib.util
 import sys
 import warnings
+from collections.abc import Sequence
 from types import ModuleType
 
 MOVED: dict[str, str] = {
@@ -78,7 +79,12 @@ class _Alias(importlib.abc.Loader):
 class MovedFinder(importlib.abc.MetaPathFinder):
     """A meta-path finder for the old paths in :data:`MOVED`."""
 
-    def find_spec(self, fullname, path=None, target=None):  # type: ignore[override]
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
         if not fullname.startswith("explorable_jpeg."):
             return None
         new = new_name(fullname)

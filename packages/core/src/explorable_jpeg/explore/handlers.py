@@ -41,7 +41,12 @@ def _result(ex: Explorer, **kw: Any) -> ToolResult:
 
 
 def _simple(
-    ex: Explorer, objective: Objective, mask: Any, run: dict, reach: float, info=None
+    ex: Explorer,
+    objective: Objective,
+    mask: Any,
+    run: dict,
+    reach: float,
+    info: dict[str, Any] | None = None,
 ) -> ToolResult:
     res = ex.optimize(objective, mask, reach=reach, **run)
     return _result(ex, info=info or {}, result=res)

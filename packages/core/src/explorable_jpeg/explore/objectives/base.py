@@ -81,7 +81,9 @@ class Objective:
             raise RuntimeError(f"{type(self).__name__}.prepare() was not called")
         return self.region
 
-    def initial_z(self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator):
+    def initial_z(
+        self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
         """Starting z ``(N, 64, by, bx)`` of the outputs; default: the current z."""
         return z0[None].expand(self.num_outputs, *z0.shape).clone()
 

@@ -14,6 +14,7 @@ patches are also scaled to unit std times σ̄, so only the texture's shape is i
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -52,7 +53,7 @@ class DictionaryObjective(Objective):
 
     def __init__(
         self,
-        source,
+        source: np.ndarray | torch.Tensor,
         ignore_variance: bool = False,
         patch: int = PATCH,
         temperature: float = TEMPERATURE,

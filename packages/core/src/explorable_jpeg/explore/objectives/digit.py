@@ -35,7 +35,9 @@ def digit_views(rgb: torch.Tensor, box: tuple[int, int, int, int]) -> list[torch
     return views
 
 
-def digit_probabilities(classifier: DigitNet, rgb: torch.Tensor, box) -> torch.Tensor:
+def digit_probabilities(
+    classifier: DigitNet, rgb: torch.Tensor, box: tuple[int, int, int, int]
+) -> torch.Tensor:
     """Mean over views of the softmax ``(N, 10)`` for images ``(N, C, H, W)``."""
     with torch.no_grad():
         return torch.stack([classifier(v).softmax(-1) for v in digit_views(rgb, box)]).mean(0)

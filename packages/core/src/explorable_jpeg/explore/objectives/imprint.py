@@ -31,7 +31,7 @@ from explorable_jpeg.explore.objectives.target import TargetObjective
 SHIFTS = range(-4, 4)  # sub-block offsets tried by the automatic placement
 
 
-def as_chw(image, channels: int) -> torch.Tensor:
+def as_chw(image: np.ndarray | torch.Tensor, channels: int) -> torch.Tensor:
     """uint8 ``(h, w[, 3])`` array or float ``(C, h, w)`` tensor → float ``(channels, h, w)``."""
     if isinstance(image, torch.Tensor):
         x = image.float()
@@ -119,7 +119,7 @@ class ImprintObjective(TargetObjective):
 
     def __init__(
         self,
-        source,
+        source: np.ndarray | torch.Tensor,
         auto_shift: bool = True,
         dy: float = 0,
         dx: float = 0,
@@ -136,14 +136,18 @@ class ImprintObjective(TargetObjective):
         #: target box in full-image pixels; default: the selection's bounding box
         self.box: tuple[int, int, int, int] | None = None
 
-    def _render(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
+    def _render(
+        self, region: Region, src: torch.Tensor, shift: tuple[float, float]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         y0, x0, y1, x1 = self.crop_box
         dy, dx, dh, dw = self.adjust
         sy, sx = shift[0] + dy, shift[1] + dx
         box = (y0 + sy - dh / 2, x0 + sx - dw / 2, y1 + sy + dh / 2, x1 + sx + dw / 2)
         return render(src, region.shape, box, self.angle)
 
-    def _composite(self, region: Region, src: torch.Tensor, shift: tuple[float, float]):
+    def _composite(
+        self, region: Region, src: torch.Tensor, shift: tuple[float, float]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         img, alpha = self._render(region, src, shift)
         return alpha * img + (1 - alpha) * region.rgb0, alpha
 

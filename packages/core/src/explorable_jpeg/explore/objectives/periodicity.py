@@ -16,6 +16,7 @@ the overlap) for ``t`` from
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -40,14 +41,16 @@ def direction(theta_deg: float) -> tuple[float, float]:
     return math.sin(a), math.cos(a)
 
 
-def period_error(rgb: torch.Tensor, mask: torch.Tensor, vec: tuple[float, float]):
+def period_error(rgb: torch.Tensor, mask: torch.Tensor, vec: tuple[float, float]) -> torch.Tensor:
     """``mean_{x, x+p ∈ mask} |x̂(x + p) − x̂(x)|₁`` for one period vector ``p = (py, px)``."""
     shifted = shift_bilinear(rgb, *vec)
     both = mask * (shift_bilinear(mask[None], *vec)[0] > 0.999).float()
     return masked_mean((shifted - rgb).abs(), both)
 
 
-def autocorrelation(g: torch.Tensor, mask: torch.Tensor, u: tuple[float, float], lags):
+def autocorrelation(
+    g: torch.Tensor, mask: torch.Tensor, u: tuple[float, float], lags: Sequence[float]
+) -> torch.Tensor:
     """Overlap-normalised autocorrelation ``r(t)`` of gray ``g`` inside ``mask`` (see module)."""
     m = mask > 0
     x = (g - g[m].mean()) * mask
@@ -92,7 +95,12 @@ class PeriodicityObjective(Objective):
 
     field_luma_only = True  # the field phase moves Y only: no colour noise
 
-    def __init__(self, directions=(0.0,), periods=None, keep_variance: float = KEEP_VARIANCE):
+    def __init__(
+        self,
+        directions: Sequence[float] = (0.0,),
+        periods: Sequence[float | None] | None = None,
+        keep_variance: float = KEEP_VARIANCE,
+    ) -> None:
         super().__init__()
         self.directions = [float(d) for d in directions]
         if not 1 <= len(self.directions) <= 2:
@@ -100,18 +108,19 @@ class PeriodicityObjective(Objective):
         periods = list(periods) if periods is not None else [None] * len(self.directions)
         if len(periods) != len(self.directions):
             raise ValueError("give one period per direction")
-        self.periods = periods
+        self.periods: list[float | None] = periods
         self.keep_variance = float(keep_variance)
 
     def prepare(self, region: Region) -> None:
         super().prepare(region)
         g0 = gray(region.rgb0)
-        self.periods = [
+        found = [
             float(p) if p is not None else find_period(g0, region.mask, d)
             for p, d in zip(self.periods, self.directions, strict=True)
         ]
+        self.periods = list(found)
         self.vectors = []
-        for p, d in zip(self.periods, self.directions, strict=True):
+        for p, d in zip(found, self.directions, strict=True):
             uy, ux = direction(d)
             self.vectors.append((p * uy, p * ux))
         _, self.std0 = local_mean_std(g0, 7)
@@ -119,7 +128,11 @@ class PeriodicityObjective(Objective):
 
     def error(self, rgb: torch.Tensor) -> torch.Tensor:
         """``Σ_k`` period errors of one image ``(C, h, w)``."""
-        return sum(period_error(rgb, self.r.mask, v) for v in self.vectors)
+        errors = [period_error(rgb, self.r.mask, v) for v in self.vectors]
+        total = errors[0]  # summed in order, as sum() would: typed as a tensor
+        for e in errors[1:]:
+            total = total + e
+        return total
 
     def loss(self, rgb: torch.Tensor) -> torch.Tensor:
         errors = [self.error(x) for x in rgb]

@@ -45,7 +45,9 @@ class RandomObjective(Objective):
         self.num_outputs = int(n)
         self.close, self.weight = bool(close), float(weight)
 
-    def initial_z(self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator):
+    def initial_z(
+        self, z0: torch.Tensor, editable: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
         n = self.num_outputs
         if self.close:
             noise = (

@@ -37,7 +37,9 @@ class ScribbleObjective(TargetObjective):
         delta: relative brightness change of the brighten/darken labels.
     """
 
-    def __init__(self, labels: np.ndarray, scribble: np.ndarray | None = None, delta=DEFAULT_DELTA):
+    def __init__(
+        self, labels: np.ndarray, scribble: np.ndarray | None = None, delta: float = DEFAULT_DELTA
+    ) -> None:
         super().__init__()
         self.labels = np.asarray(labels, dtype=np.int64)
         if scribble is not None:
