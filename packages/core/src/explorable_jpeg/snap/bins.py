@@ -20,7 +20,9 @@ def excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.maximum(lo - t, 0) + np.maximum(t - hi, 0)
 
 
-def total_excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis=-1) -> np.ndarray:
+def total_excess(
+    t: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis: int | tuple[int, ...] = -1
+) -> np.ndarray:
     """Bin excess ``Σ max(0, lo − t, t − hi)`` summed over ``axis``."""
     return excess(t, lo, hi).sum(axis=axis)
 

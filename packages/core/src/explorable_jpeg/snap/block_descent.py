@@ -118,7 +118,9 @@ def descend(
     return best_delta, best_ex
 
 
-def block_excess(code: JpegCode, image: np.ndarray, index: int):
+def block_excess(
+    code: JpegCode, image: np.ndarray, index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Component ``index``'s samples plane, its bin bounds (unreachable blocks free) and the
     excess of every block ``(by, bx)``."""
     comp = code.components[index]

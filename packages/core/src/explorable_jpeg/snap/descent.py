@@ -71,7 +71,7 @@ def descend_mcus(img: np.ndarray, code: JpegCode, g: McuGroup, rounds: int = ROU
     n_pix = g.height * g.width
     nm = len(moves)
 
-    def exact(t_tiles):
+    def exact(t_tiles: np.ndarray) -> np.ndarray:
         t = tile_dct8(np.clip(t_tiles, 0, 255).astype(np.uint8), code, g)
         return np.concatenate([a.reshape(len(a), -1) for a in t], axis=1).astype(np.float32)
 

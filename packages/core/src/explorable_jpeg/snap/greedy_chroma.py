@@ -34,7 +34,9 @@ def rgb_deltas(radius: int = RADIUS) -> np.ndarray:
     return d[np.argsort(np.abs(d).sum(1), kind="stable")]
 
 
-def _failing_interior(code: JpegCode, image: np.ndarray, index: int):
+def _failing_interior(
+    code: JpegCode, image: np.ndarray, index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Blocks ``(r, c)`` of component ``index`` that differ and lie wholly inside the image,
     with their samples ``(n, 64)`` and bounds; None when there are none."""
     fy, fx = code.factors(index)
@@ -184,7 +186,7 @@ def _single_pixel_picks(
     samples: np.ndarray,
     delta: np.ndarray,
     full_search: bool = True,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For every changed sample ``(bi, j)`` (``delta[bi, j] ≠ 0``): the first realising
     ``(candidate, pixel)`` as a flat index (−1: none), and the pixel rows, columns and
     RGB ``(S, fy·fx[, 3])`` of its group. Nothing is changed. ``full_search=False``: only

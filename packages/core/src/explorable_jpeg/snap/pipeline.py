@@ -24,6 +24,7 @@ Large images are snapped in bands of whole MCU rows (:data:`BAND_PIXELS`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -47,6 +48,12 @@ from explorable_jpeg.snap.search import repair_groups
 from explorable_jpeg.snap.tiles import failing_mcus
 from explorable_jpeg.snap.tiles import groups as mcu_groups
 
+Planes = np.ndarray | torch.Tensor
+"""Float planes ``(C, H, W)`` on the [0, 255] scale, numpy or torch."""
+
+Fallback = Planes | Callable[[JpegCode], Planes]
+"""Fallback planes of :func:`snap`, or a function of the (band's) code that makes them."""
+
 logger = logging.getLogger(__name__)
 
 BAND_PIXELS = 2_000_000
@@ -59,7 +66,7 @@ def _snap_bands(
     iterations: int,
     search_rounds: int,
     seed: int,
-    fallback,
+    fallback: Fallback | None,
     retry_mcus: int | None,
 ) -> np.ndarray:
     """Snap band by band: libjpeg encodes every MCU from its own pixels, so bands of whole
@@ -86,12 +93,12 @@ def _snap_bands(
 
 
 def snap(
-    planes,
+    planes: Planes,
     code: JpegCode,
     iterations: int = 8,
     search_rounds: int = 60,
     seed: int = 0,
-    fallback=None,
+    fallback: Fallback | None = None,
     retry_mcus: int | None = None,
     _retry: bool = True,
     _bands: bool = True,
@@ -176,7 +183,7 @@ def _retry_from_fallback(
     img: np.ndarray,
     code: JpegCode,
     failing: np.ndarray,
-    fallback,
+    fallback: Fallback,
     iterations: int,
     search_rounds: int,
     seed: int,

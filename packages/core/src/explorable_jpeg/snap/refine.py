@@ -59,7 +59,9 @@ def refine(
         return _refine(planes, codes, steps, margin, lr)
 
 
-def _refine(planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float, lr: float):
+def _refine(
+    planes: np.ndarray, codes: list[JpegCode], steps: int, margin: float, lr: float
+) -> np.ndarray:
     code = codes[0]
     x = torch.tensor(np.asarray(planes, dtype=np.float64), requires_grad=True)
     qs = [
@@ -102,7 +104,13 @@ class Adam:
     ``torch.optim`` is not used because constructing its first optimizer imports
     ``torch._dynamo`` (1.9 s on 2 CPU cores), a third of a small decode's time."""
 
-    def __init__(self, x: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+    def __init__(
+        self,
+        x: torch.Tensor,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ):
         self.x, self.lr, self.betas, self.eps = x, lr, betas, eps
         self.m = torch.zeros_like(x)
         self.v = torch.zeros_like(x)

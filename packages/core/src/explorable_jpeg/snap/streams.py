@@ -14,7 +14,7 @@ GAMMA = np.uint64(0x9E3779B97F4A7C15)
 """SplitMix64's increment (the golden ratio in 64 bits)."""
 
 
-def splitmix64(keys: np.ndarray, counter) -> np.ndarray:
+def splitmix64(keys: np.ndarray, counter: int | np.ndarray) -> np.ndarray:
     """SplitMix64 output number ``counter`` (int or uint64 array, broadcast with ``keys``)
     of the streams started at uint64 ``keys``: the finaliser of ``keys + (counter + 1)·γ``."""
     with np.errstate(over="ignore"):
