@@ -29,6 +29,7 @@ import json
 import logging
 import statistics
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,19 @@ import torch
 from PIL import Image
 
 import explorable_jpeg as ej
+from explorable_jpeg.cli.params import convert, parse_params, split_items
 from explorable_jpeg.decoding.decoder import Decoder
+from explorable_jpeg.errors import CliError
 from explorable_jpeg.explore import Explorer, rect_mask
+from explorable_jpeg.explore.loop import (
+    DEFAULT_FIELD_ITERS,
+    DEFAULT_MAX_ITERS,
+    MARGIN_BLOCKS,
+    Z_HALO_BLOCKS,
+)
 from explorable_jpeg.explore.objectives._ops import box_blur3, hsv_to_rgb, rgb_to_hsv
 from explorable_jpeg.explore.objectives.imprint import as_chw, render
+from explorable_jpeg.explore.tools import Param, spec
 from explorable_jpeg.snap.continuous import image_to_planes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +60,25 @@ EDITS = (
     "imprint", "colour", "brighten", "darken", "hsv", "variance-up", "variance-down",
     "periodicity",
 )  # fmt: skip
+EDIT_TOOLS = {
+    "imprint": "imprint", "colour": "scribble", "brighten": "scribble", "darken": "scribble",
+    "hsv": "hsv", "variance-up": "variance-up", "variance-down": "variance-down",
+    "periodicity": "periodicity",
+}  # fmt: skip
+"""The registry tool each edit runs (:func:`edit_target` makes its call)."""
+RUN_PARAMS = {
+    p.name: p
+    for p in (
+        Param("max_iters", DEFAULT_MAX_ITERS, "int", "z-phase iterations", minimum=0),
+        Param("field_iters", DEFAULT_FIELD_ITERS, "int", "field-phase iterations", minimum=0),
+        Param("preserve_weight", None, "float", "weight of the outside term", minimum=0.0),
+        Param("field_prior", None, "float", "weight of the field's prior", minimum=0.0),
+        Param("margin_blocks", MARGIN_BLOCKS, "int", "context blocks around it", minimum=0),
+        Param("z_halo_blocks", Z_HALO_BLOCKS, "int", "free z blocks around it", minimum=0),
+    )
+}
+"""Run options of :meth:`Explorer.apply` (any tool) that ``--param`` may set; the tools'
+own parameters come from the registry."""
 BOX = 64  # side of the selection (px)
 RING = 16  # width of the ring outside the selection where "outside change" is measured
 
@@ -200,6 +229,32 @@ def run_edit(
     }
 
 
+def tool_params(tools: Iterable[str], items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each tool's ``--param name=value`` values, parsed and checked by the registry.
+
+    A run option (:data:`RUN_PARAMS`) goes to every tool; a tool parameter goes to every tool
+    of the run that has it (converted by that tool's :class:`Param`, as the CLI does); a name
+    that no tool of the run takes raises :class:`CliError` before anything runs."""
+    tools = sorted(set(tools))
+    run: dict[str, Any] = {}
+    own: list[tuple[str, str]] = []
+    for item, name, text in split_items(items):
+        if name in RUN_PARAMS:
+            run[name] = convert(RUN_PARAMS[name], item, text)
+        else:
+            own.append((item, name))
+    for item, name in own:
+        if not any(name in spec(t).accepted() for t in tools):
+            takes = "; ".join(f"{t}: {', '.join(sorted(spec(t).accepted()))}" for t in tools)
+            raise CliError(
+                f"--param {item}: no tool of the run takes {name!r} ({takes}; any tool: "
+                f"{', '.join(RUN_PARAMS)})"
+            )
+    return {
+        t: {**run, **parse_params(t, [i for i, n in own if n in spec(t).accepted()])} for t in tools
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", action="append", required=True, help="folder of PNG photos")
@@ -207,17 +262,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", type=int, default=256, help="long side (px)")
     ap.add_argument("--limit", type=int, default=0, help="photos per folder (0: all)")
     ap.add_argument("--edits", default=",".join(EDITS))
-    ap.add_argument("--param", action="append", default=[], help="tool parameter k=v (all)")
+    ap.add_argument(
+        "--param", action="append", default=[],
+        help="k=v for every tool of the run that has k (the registry checks it), or a run "
+        f"option ({', '.join(RUN_PARAMS)})",
+    )  # fmt: skip
     ap.add_argument("--budget", type=float, default=10.0)
     ap.add_argument("--out", default=str(ROOT / "results" / "reach.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("explorable_jpeg").setLevel(logging.WARNING)
     torch.set_num_threads(2)
-    params: dict[str, Any] = {"budget_s": args.budget}
-    for item in args.param:
-        k, _, v = item.partition("=")
-        params[k] = float(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else v
+    edits = args.edits.split(",")
+    unknown = sorted(set(edits) - set(EDIT_TOOLS))
+    if unknown:
+        ap.error(f"unknown edit(s) {', '.join(unknown)}; edits: {', '.join(EDITS)}")
+    try:
+        per_tool = tool_params((EDIT_TOOLS[e] for e in edits), args.param)
+    except CliError as exc:
+        ap.error(str(exc))
+    for values in per_tool.values():
+        values["budget_s"] = args.budget
     photos = []
     for folder in args.images:
         files = sorted(Path(folder).glob("*.png"))
@@ -234,8 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             ex = Explorer(decoder, code)
             decode_s = time.perf_counter() - t0
             box = box_of(ex.shape)
-            for edit in args.edits.split(","):
-                row = run_edit(ex, edit, box, other, judge, dict(params))
+            for edit in edits:
+                row = run_edit(ex, edit, box, other, judge, dict(per_tool[EDIT_TOOLS[edit]]))
                 row.update(photo=path.name, qf=qf, decode_s=decode_s)
                 rows.append(row)
                 logger.info("%s q%d %-13s reach %.2f (room %.1f) outside %.2f stlpips %.3f/%.3f "
@@ -244,8 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                             "ok" if row["consistent"] else "INCONSISTENT")  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"params": {k: str(v) for k, v in params.items()},
-                               "size": args.size, "rows": rows}, indent=1) + "\n")  # fmt: skip
+    params = {t: {k: str(v) for k, v in values.items()} for t, values in per_tool.items()}
+    out.write_text(json.dumps({"params": params, "size": args.size, "rows": rows},
+                              indent=1) + "\n")  # fmt: skip
     print(table(rows))
     return 0
 
