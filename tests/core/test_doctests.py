@@ -13,6 +13,7 @@ MODULES = [
     "explorable_jpeg.decoding.decoder",
     "explorable_jpeg.decoding.tiling",
     "explorable_jpeg.models.digit",
+    "explorable_jpeg.explore.explorer",
     "explorable_jpeg.explore.selection",
     "explorable_jpeg.explore.zcontrols",
 ]

@@ -7,10 +7,19 @@ selection (:mod:`.optimize`: a z phase through the network, then a field phase t
 the rest of the consistent set, up to the tool's ``reach``); :meth:`Explorer.apply` runs a
 tool of the registry (:mod:`.tools`) by name and returns a :class:`ToolResult`.
 
-Example:
-    >>> ex = Explorer(Decoder.from_pretrained(variant="gan"), code)  # doctest: +SKIP
-    >>> res = ex.apply("scribble", mask, mode="brighten", reach=1.0)  # doctest: +SKIP
-    >>> ex.undo()  # doctest: +SKIP
+Example (bundled weights, a tiny JPEG made in memory): brighten the left third, then undo.
+    >>> import numpy as np
+    >>> from explorable_jpeg import check, compress
+    >>> from explorable_jpeg.explore import rect_mask
+    >>> ramp = np.arange(24, dtype=np.uint8)[None, :, None]
+    >>> _, code = compress(np.full((16, 24, 3), 100, np.uint8) + ramp, quality=30)
+    >>> ex = Explorer(Decoder.from_pretrained(variant="gan", device="cpu"), code)
+    >>> before, mask = ex.image, rect_mask(ex.shape, 0, 0, 16, 8)
+    >>> res = ex.apply("scribble", mask, mode="brighten", reach=1.0)
+    >>> bool(res.image[mask].mean() > before[mask].mean()), check(code, res.image).consistent
+    (True, True)
+    >>> ex.undo(), bool((ex.image == before).all())
+    (True, True)
 """
 
 from __future__ import annotations
