@@ -9,6 +9,8 @@ MODULES = [
     "explorable_jpeg",
     "explorable_jpeg.jpeg.io",
     "explorable_jpeg.consistency.check",
+    "explorable_jpeg.consistency.projection",
+    "explorable_jpeg.jpeg.libjpeg.forward",
     "explorable_jpeg.ops.dct",
     "explorable_jpeg.decoding.decoder",
     "explorable_jpeg.decoding.tiling",

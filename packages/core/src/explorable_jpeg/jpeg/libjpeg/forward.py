@@ -324,7 +324,19 @@ def component_planes(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
 
 
 def encode_coefficients(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
-    """Quantized coefficients libjpeg writes for a uint8 image with ``code``'s tables/sampling."""
+    """Quantized coefficients libjpeg writes for a uint8 image with ``code``'s tables/sampling.
+
+    Example: the model gives the very coefficients of a file libjpeg wrote.
+        >>> import numpy as np
+        >>> from explorable_jpeg import compress
+        >>> image = np.random.default_rng(0).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+        >>> _, code = compress(image, quality=75)
+        >>> [
+        ...     np.array_equal(q, c.coefficients)
+        ...     for q, c in zip(encode_coefficients(image, code), code.components)
+        ... ]
+        [True, True, True]
+    """
     out = []
     for plane, comp in zip(component_planes(image, code), code.components, strict=True):
         t = fdct_islow(blockify(plane.astype(np.int32) - 128))
