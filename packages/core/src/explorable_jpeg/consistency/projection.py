@@ -130,7 +130,9 @@ def project(canvas: ArrayT, code: JpegCode, margin: Margins = 0.0) -> ArrayT:
     """Project a canvas ``(..., C, Hp, Wp)`` (YCbCr or gray) onto the consistent set.
 
     ``margin`` is a float or one tensor per component broadcastable to its coefficients.
-    Returns the same type (numpy or torch) as given.
+    Returns the same type (numpy or torch) as given. Differentiable and batched (exploration,
+    training); snap uses its numpy twin :func:`explorable_jpeg.snap.continuous.project_planes`
+    (equal to ~1e-13, not to the bit; see there why both exist).
     """
     x = _as_tensor(canvas)
     n = len(code.components)
