@@ -41,7 +41,7 @@ messages, or leave descriptor 2 pointing at the other's closed capture."""
 
 
 @contextlib.contextmanager
-def _capture_c_stderr() -> Iterator[list[str]]:
+def capture_c_stderr() -> Iterator[list[str]]:
     """Capture what libjpeg writes to file descriptor 2 (its warnings) into a list of lines.
 
     jpeglib offers no message callback, so descriptor 2 itself is redirected to a temporary
@@ -116,7 +116,7 @@ def _libjpeg_failure(messages: Sequence[str]) -> CorruptJpegError | TruncatedJpe
     """The error for a file libjpeg refused, named by libjpeg's own (last) message.
 
     jpeglib's exception text only names the temporary file it was given, so it is never
-    shown; libjpeg prints its reason on stderr, captured by :func:`_capture_c_stderr`."""
+    shown; libjpeg prints its reason on stderr, captured by :func:`capture_c_stderr`."""
     reason = messages[-1].strip() if messages else ""
     if not reason:
         return CorruptJpegError("libjpeg could not read the file (it gave no reason)")
@@ -216,7 +216,7 @@ def read_jpeg(
         path = os.path.join(tmpdir, "in.jpg")
         with open(path, "wb") as f:
             f.write(data)
-        with _capture_c_stderr() as messages:
+        with capture_c_stderr() as messages:
             try:
                 jpeg = jpeglib.read_dct(path)
                 jpeg.load()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from explorable_jpeg.errors import InvalidImageError
 from explorable_jpeg.jpeg.code import SUBSAMPLING_FACTORS, JpegCode
-from explorable_jpeg.jpeg.io import _capture_c_stderr, read_jpeg
+from explorable_jpeg.jpeg.io import capture_c_stderr, read_jpeg
 from explorable_jpeg.jpeg.markers import max_pixels_limit
 from explorable_jpeg.jpeg.tables import ijg_tables
 
@@ -80,7 +80,7 @@ def encode_with_libjpeg(
         elif quality is not None:
             kwargs["qt"] = int(quality)
         failed = False
-        with _capture_c_stderr() as warnings:
+        with capture_c_stderr() as warnings:
             try:
                 im.write_spatial(path, **kwargs)
             except Exception:  # jpeglib's text names only the temporary file

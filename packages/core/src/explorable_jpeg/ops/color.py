@@ -38,13 +38,14 @@ YCBCR_TO_RGB: np.ndarray = np.array(  # (3, 3): rows R, G, B; applied to (Y, Cb�
 CHROMA_OFFSET = 128.0
 
 # libjpeg jccolor.c fixed-point constants (SCALEBITS = 16)
-_SCALEBITS = 16
-_ONE_HALF = 1 << (_SCALEBITS - 1)
-_CBCR_OFFSET = 128 << _SCALEBITS
+SCALEBITS = 16
+ONE_HALF = 1 << (SCALEBITS - 1)
+CBCR_OFFSET = 128 << SCALEBITS
 
 
-def _fix(x: float) -> int:
-    return int(x * (1 << _SCALEBITS) + 0.5)
+def fix(x: float) -> int:
+    """libjpeg's ``FIX(x)``: ``x`` in 16-bit fixed point, ``⌊x · 2¹⁶ + ½⌋``."""
+    return int(x * (1 << SCALEBITS) + 0.5)
 
 
 def rgb_to_ycbcr(rgb: ArrayT) -> ArrayT:
@@ -72,13 +73,13 @@ def ycbcr_to_rgb(ycc: ArrayT) -> ArrayT:
 
 def _jccolor(r: ArrayT, g: ArrayT, b: ArrayT) -> tuple[ArrayT, ArrayT, ArrayT]:
     """jccolor.c's fixed-point formulas on integer arrays (numpy int64 or torch long)."""
-    y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
+    y = (fix(0.299) * r + fix(0.587) * g + fix(0.114) * b + ONE_HALF) >> SCALEBITS
     cb = (
-        -_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + _CBCR_OFFSET + _ONE_HALF - 1
-    ) >> _SCALEBITS
+        -fix(0.16874) * r - fix(0.33126) * g + fix(0.5) * b + CBCR_OFFSET + ONE_HALF - 1
+    ) >> SCALEBITS
     cr = (
-        _fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + _CBCR_OFFSET + _ONE_HALF - 1
-    ) >> _SCALEBITS
+        fix(0.5) * r - fix(0.41869) * g - fix(0.08131) * b + CBCR_OFFSET + ONE_HALF - 1
+    ) >> SCALEBITS
     return y, cb, cr
 
 
@@ -108,7 +109,7 @@ def ycbcr_to_rgb_libjpeg(ycc: np.ndarray) -> np.ndarray:
     y = ycc[..., 0].astype(np.int64)
     cb = ycc[..., 1].astype(np.int64) - 128
     cr = ycc[..., 2].astype(np.int64) - 128
-    r = y + ((_fix(1.40200) * cr + _ONE_HALF) >> _SCALEBITS)
-    b = y + ((_fix(1.77200) * cb + _ONE_HALF) >> _SCALEBITS)
-    g = y + ((-_fix(0.34414) * cb - _fix(0.71414) * cr + _ONE_HALF) >> _SCALEBITS)
+    r = y + ((fix(1.40200) * cr + ONE_HALF) >> SCALEBITS)
+    b = y + ((fix(1.77200) * cb + ONE_HALF) >> SCALEBITS)
+    g = y + ((-fix(0.34414) * cb - fix(0.71414) * cr + ONE_HALF) >> SCALEBITS)
     return np.clip(np.stack([r, g, b], axis=-1), 0, 255).astype(np.uint8)

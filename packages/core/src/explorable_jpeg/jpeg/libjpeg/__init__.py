@@ -4,7 +4,9 @@
   quantisation and the bin of every coefficient; what snap and check use to know, for an
   8-bit image, exactly which file libjpeg would write;
 - :mod:`.inverse` — coefficients → image: ``jpeg_idct_islow`` and fancy upsampling, what
-  :func:`explorable_jpeg.decode_plain` uses to equal libjpeg's own decoding.
+  :func:`explorable_jpeg.decode_plain` uses to equal libjpeg's own decoding;
+- :mod:`.islow` — what both share: the fixed-point constants, ``DESCALE`` and the exact
+  GEMM form of a two-pass integer 8×8 transform.
 """
 
 from explorable_jpeg.jpeg.libjpeg.forward import (

@@ -14,59 +14,44 @@ The tests compare it with real libjpeg files coefficient by coefficient.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.ops.color import _CBCR_OFFSET, _ONE_HALF, _SCALEBITS, _fix
+from explorable_jpeg.jpeg.libjpeg.islow import (
+    CONST_BITS,
+    F0298,
+    F0390,
+    F0541,
+    F0765,
+    F0899,
+    F1175,
+    F1501,
+    F1847,
+    F1961,
+    F2053,
+    F2562,
+    F3072,
+    PASS1_BITS,
+    Descale,
+    descale_shift,
+    gemm_transform,
+    no_descale,
+    pass_matrices,
+)
+from explorable_jpeg.ops.color import CBCR_OFFSET, ONE_HALF, SCALEBITS, fix
 from explorable_jpeg.ops.dct import ArrayT, blockify
-
-_CONST_BITS = 13
-_PASS1_BITS = 2
-_F0298 = 2446
-_F0390 = 3196
-_F0541 = 4433
-_F0765 = 6270
-_F0899 = 7373
-_F1175 = 9633
-_F1501 = 12299
-_F1847 = 15137
-_F1961 = 16069
-_F2053 = 16819
-_F2562 = 20995
-_F3072 = 25172
-
-
-def _descale(x: ArrayT, n: int) -> ArrayT:
-    """libjpeg's ``DESCALE``: ``⌊(x + 2ⁿ⁻¹) / 2ⁿ⌋`` (an arithmetic shift)."""
-    return (x + (1 << (n - 1))) >> n
-
-
-def _no_descale(x: ArrayT, n: int) -> ArrayT:
-    """No rounding shift: the pass's exact integer linear part."""
-    return x
-
-
-Descale = Callable[[ArrayT, int], ArrayT]
-"""The rounding shift of a pass: :func:`_descale` or :func:`_no_descale`."""
-
-OneD = Callable[[list[np.ndarray], bool], list[np.ndarray]]
-"""One pass of a separable 8-point transform: ``(8 inputs, first pass?) → 8 outputs``."""
-
-Gemm = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-"""``(A1ᵀ, add1, mul1, A2ᵀ, add2, mul2)`` of :func:`_pass_matrices`."""
 
 
 def _fdct_1d(
-    d: list[ArrayT], first_pass: bool, descale: Descale[ArrayT] = _descale
+    d: list[ArrayT], first_pass: bool, descale: Descale[ArrayT] = descale_shift
 ) -> list[ArrayT]:
     """One pass of jfdctint.c over 8 int64 arrays (the 8 samples of rows or columns).
 
-    ``descale`` is the rounding shift; :func:`_no_descale` gives the pass's exact integer
-    linear part (see :func:`_pass_matrices`)."""
+    ``descale`` is the rounding shift; :func:`no_descale` gives the pass's exact integer
+    linear part (see :func:`pass_matrices`)."""
     tmp0, tmp7 = d[0] + d[7], d[0] - d[7]
     tmp1, tmp6 = d[1] + d[6], d[1] - d[6]
     tmp2, tmp5 = d[2] + d[5], d[2] - d[5]
@@ -75,29 +60,29 @@ def _fdct_1d(
     tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
     out: list[ArrayT] = [None] * 8  # type: ignore[list-item]
     if first_pass:
-        out[0] = (tmp10 + tmp11) << _PASS1_BITS
-        out[4] = (tmp10 - tmp11) << _PASS1_BITS
-        shift = _CONST_BITS - _PASS1_BITS
+        out[0] = (tmp10 + tmp11) << PASS1_BITS
+        out[4] = (tmp10 - tmp11) << PASS1_BITS
+        shift = CONST_BITS - PASS1_BITS
     else:
-        out[0] = descale(tmp10 + tmp11, _PASS1_BITS)
-        out[4] = descale(tmp10 - tmp11, _PASS1_BITS)
-        shift = _CONST_BITS + _PASS1_BITS
-    z1 = (tmp12 + tmp13) * _F0541
-    out[2] = descale(z1 + tmp13 * _F0765, shift)
-    out[6] = descale(z1 - tmp12 * _F1847, shift)
+        out[0] = descale(tmp10 + tmp11, PASS1_BITS)
+        out[4] = descale(tmp10 - tmp11, PASS1_BITS)
+        shift = CONST_BITS + PASS1_BITS
+    z1 = (tmp12 + tmp13) * F0541
+    out[2] = descale(z1 + tmp13 * F0765, shift)
+    out[6] = descale(z1 - tmp12 * F1847, shift)
     z1 = tmp4 + tmp7
     z2 = tmp5 + tmp6
     z3 = tmp4 + tmp6
     z4 = tmp5 + tmp7
-    z5 = (z3 + z4) * _F1175
-    tmp4 = tmp4 * _F0298
-    tmp5 = tmp5 * _F2053
-    tmp6 = tmp6 * _F3072
-    tmp7 = tmp7 * _F1501
-    z1 = z1 * -_F0899
-    z2 = z2 * -_F2562
-    z3 = z3 * -_F1961 + z5
-    z4 = z4 * -_F0390 + z5
+    z5 = (z3 + z4) * F1175
+    tmp4 = tmp4 * F0298
+    tmp5 = tmp5 * F2053
+    tmp6 = tmp6 * F3072
+    tmp7 = tmp7 * F1501
+    z1 = z1 * -F0899
+    z2 = z2 * -F2562
+    z3 = z3 * -F1961 + z5
+    z4 = z4 * -F0390 + z5
     out[7] = descale(tmp4 + z1 + z3, shift)
     out[5] = descale(tmp5 + z2 + z4, shift)
     out[3] = descale(tmp6 + z2 + z3, shift)
@@ -105,56 +90,12 @@ def _fdct_1d(
     return out
 
 
-def _pass_matrices(one_d: OneD, shifts_1: list[int], shifts_2: list[int], first_axis: int) -> Gemm:
-    """Both passes of a separable integer 8×8 transform as exact float64 GEMMs.
-
-    Before its rounding shift, every output of a jfdctint/jidctint pass is an integer linear
-    combination of the pass's 8 inputs (``one_d(inputs, first)`` with no descaling gives the
-    8×8 integer matrix ``L``). On row-major flattened blocks ``(N, 64)`` a pass along the
-    last axis is ``kron(I, L)``, along the second-to-last ``kron(L, I)``: one BLAS GEMM per
-    pass instead of 8×8 strided array operations. Every product and partial sum is an integer
-    below 2⁵³ for the inputs this is used on, so the float64 GEMM is exact whatever its
-    summation order, and ``⌊(p + 2ⁿ⁻¹)·2⁻ⁿ⌋`` is exactly libjpeg's ``DESCALE`` (an arithmetic
-    shift rounds towards −∞ too).
-
-    Returns ``(A1ᵀ, add1, mul1, A2ᵀ, add2, mul2)``: pass ``k`` is
-    ``⌊(x @ Akᵀ + addk) · mulk⌋`` (a shift of 0 means no rounding: add 0, mul 1).
-    """
-    eye = np.eye(8, dtype=np.int64)
-    mats, adds, muls = [], [], []
-    for first, shifts, axis in ((True, shifts_1, first_axis), (False, shifts_2, 1 - first_axis)):
-        lin = np.stack(one_d([eye[k] for k in range(8)], first)).astype(np.float64)
-        full = np.kron(np.eye(8), lin) if axis == 1 else np.kron(lin, np.eye(8))
-        sh = np.asarray(shifts, dtype=np.float64)
-        vec = np.tile(sh, 8) if axis == 1 else np.repeat(sh, 8)
-        mats.append(np.ascontiguousarray(full.T))
-        adds.append(np.where(vec > 0, 2.0 ** (vec - 1), 0.0))
-        muls.append(2.0**-vec)
-    return mats[0], adds[0], muls[0], mats[1], adds[1], muls[1]
-
-
-_FDCT_GEMM = _pass_matrices(
-    lambda d, first: _fdct_1d(d, first, descale=_no_descale),
-    [0 if k in (0, 4) else _CONST_BITS - _PASS1_BITS for k in range(8)],
-    [_PASS1_BITS if k in (0, 4) else _CONST_BITS + _PASS1_BITS for k in range(8)],
+_FDCT_GEMM = pass_matrices(
+    lambda d, first: _fdct_1d(d, first, descale=no_descale),
+    [0 if k in (0, 4) else CONST_BITS - PASS1_BITS for k in range(8)],
+    [PASS1_BITS if k in (0, 4) else CONST_BITS + PASS1_BITS for k in range(8)],
     first_axis=1,  # rows first: the pass runs along each row (the last axis)
 )
-
-
-def gemm_transform(blocks: np.ndarray, gemm: Gemm) -> np.ndarray:
-    """Apply a two-pass integer transform given by :func:`_pass_matrices`; float64 result
-    ``(..., 8, 8)`` holding exact integers."""
-    a1, add1, mul1, a2, add2, mul2 = gemm
-    flat = blocks.astype(np.float64).reshape(-1, 64)
-    p = flat @ a1
-    p += add1
-    p *= mul1
-    np.floor(p, out=p)
-    q = p @ a2
-    q += add2
-    q *= mul2
-    np.floor(q, out=q)
-    return q.reshape(blocks.shape)
 
 
 def fdct_islow(blocks: ArrayT) -> ArrayT:
@@ -163,7 +104,7 @@ def fdct_islow(blocks: ArrayT) -> ArrayT:
     numpy, or an integer torch tensor (the training codes: int64 on its own device).
 
     Level-shifted 8-bit samples (in [−128, 127]) run as two exact float64 GEMMs
-    (:func:`_pass_matrices`: pass-1 sums stay below 2²⁴, pass-2 sums below 2³¹); other
+    (:func:`pass_matrices`: pass-1 sums stay below 2²⁴, pass-2 sums below 2³¹); other
     inputs run jfdctint.c's arithmetic in int64 (:func:`fdct_islow_ints`). Returns int64.
     """
     if isinstance(blocks, torch.Tensor):  # any device, int64 throughout
@@ -297,12 +238,12 @@ def ycc_planes(rgb: np.ndarray, luma_only: bool = False) -> list[np.ndarray]:
     again anyway. ``luma_only``: Y alone.
     """
     r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
-    y = (_fix(0.299) * r + _fix(0.587) * g + _fix(0.114) * b + _ONE_HALF) >> _SCALEBITS
+    y = (fix(0.299) * r + fix(0.587) * g + fix(0.114) * b + ONE_HALF) >> SCALEBITS
     if luma_only:
         return [y]
-    bias = _CBCR_OFFSET + _ONE_HALF - 1
-    cb = (-_fix(0.16874) * r - _fix(0.33126) * g + _fix(0.5) * b + bias) >> _SCALEBITS
-    cr = (_fix(0.5) * r - _fix(0.41869) * g - _fix(0.08131) * b + bias) >> _SCALEBITS
+    bias = CBCR_OFFSET + ONE_HALF - 1
+    cb = (-fix(0.16874) * r - fix(0.33126) * g + fix(0.5) * b + bias) >> SCALEBITS
+    cr = (fix(0.5) * r - fix(0.41869) * g - fix(0.08131) * b + bias) >> SCALEBITS
     return [y, cb, cr]
 
 

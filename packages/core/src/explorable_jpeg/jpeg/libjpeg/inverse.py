@@ -10,47 +10,50 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorable_jpeg.jpeg.libjpeg.forward import (
-    _CONST_BITS,
-    _F0298,
-    _F0390,
-    _F0541,
-    _F0765,
-    _F0899,
-    _F1175,
-    _F1501,
-    _F1847,
-    _F1961,
-    _F2053,
-    _F2562,
-    _F3072,
-    _PASS1_BITS,
+from explorable_jpeg.jpeg.libjpeg.islow import (
+    CONST_BITS,
+    F0298,
+    F0390,
+    F0541,
+    F0765,
+    F0899,
+    F1175,
+    F1501,
+    F1847,
+    F1961,
+    F2053,
+    F2562,
+    F3072,
+    PASS1_BITS,
     Descale,
-    _descale,
-    _no_descale,
-    _pass_matrices,
+    descale_shift,
     gemm_transform,
+    no_descale,
+    pass_matrices,
 )
 
 
 def _idct_1d(
-    d: list[np.ndarray], shift: int, even_shift_in: bool, descale: Descale[np.ndarray] = _descale
+    d: list[np.ndarray],
+    shift: int,
+    even_shift_in: bool,
+    descale: Descale[np.ndarray] = descale_shift,
 ) -> list[np.ndarray]:
     z2, z3 = d[2], d[6]
-    z1 = (z2 + z3) * _F0541
-    tmp2 = z1 - z3 * _F1847
-    tmp3 = z1 + z2 * _F0765
-    tmp0 = (d[0] + d[4]) << _CONST_BITS
-    tmp1 = (d[0] - d[4]) << _CONST_BITS
+    z1 = (z2 + z3) * F0541
+    tmp2 = z1 - z3 * F1847
+    tmp3 = z1 + z2 * F0765
+    tmp0 = (d[0] + d[4]) << CONST_BITS
+    tmp1 = (d[0] - d[4]) << CONST_BITS
     tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
     tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
     t0, t1, t2, t3 = d[7], d[5], d[3], d[1]
     z1, z2, z3, z4 = t0 + t3, t1 + t2, t0 + t2, t1 + t3
-    z5 = (z3 + z4) * _F1175
-    t0, t1, t2, t3 = t0 * _F0298, t1 * _F2053, t2 * _F3072, t3 * _F1501
-    z1, z2 = z1 * -_F0899, z2 * -_F2562
-    z3 = z3 * -_F1961 + z5
-    z4 = z4 * -_F0390 + z5
+    z5 = (z3 + z4) * F1175
+    t0, t1, t2, t3 = t0 * F0298, t1 * F2053, t2 * F3072, t3 * F1501
+    z1, z2 = z1 * -F0899, z2 * -F2562
+    z3 = z3 * -F1961 + z5
+    z4 = z4 * -F0390 + z5
     t0 = t0 + z1 + z3
     t1 = t1 + z2 + z4
     t2 = t2 + z2 + z3
@@ -67,10 +70,10 @@ def _idct_1d(
     ]
 
 
-_IDCT_GEMM = _pass_matrices(
-    lambda d, first: _idct_1d(d, 0, first, descale=_no_descale),
-    [_CONST_BITS - _PASS1_BITS] * 8,
-    [_CONST_BITS + _PASS1_BITS + 3] * 8,
+_IDCT_GEMM = pass_matrices(
+    lambda d, first: _idct_1d(d, 0, first, descale=no_descale),
+    [CONST_BITS - PASS1_BITS] * 8,
+    [CONST_BITS + PASS1_BITS + 3] * 8,
     first_axis=0,  # columns first: the pass runs down each column (the second-to-last axis)
 )
 _GEMM_LIMIT = 1 << 20
@@ -90,9 +93,9 @@ def idct_islow_ints(coefficients: np.ndarray, table: np.ndarray) -> np.ndarray:
     """jidctint.c operation by operation in int64 (any coefficient range): the reference
     that the GEMM form of :func:`idct_islow` equals."""
     d = coefficients.astype(np.int64) * np.asarray(table, dtype=np.int64)
-    cols = _idct_1d([d[..., k, :] for k in range(8)], _CONST_BITS - _PASS1_BITS, True)
+    cols = _idct_1d([d[..., k, :] for k in range(8)], CONST_BITS - PASS1_BITS, True)
     ws = np.stack(cols, axis=-2)
-    rows = _idct_1d([ws[..., :, k] for k in range(8)], _CONST_BITS + _PASS1_BITS + 3, False)
+    rows = _idct_1d([ws[..., :, k] for k in range(8)], CONST_BITS + PASS1_BITS + 3, False)
     out = np.stack(rows, axis=-1) + 128
     return np.clip(out, 0, 255).astype(np.int32)
 
