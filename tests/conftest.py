@@ -57,6 +57,38 @@ def random_decoder(z: bool = True, seed: int = 0, scale: float = 0.5) -> Decoder
     return dec.eval()
 
 
+def pillow_jpeg(seed: int = 0, quality: int = 50, size=(48, 64), **kw) -> bytes:
+    """A JPEG written by Pillow of :func:`natural_image` ``size`` (not libjpeg's cjpeg)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(natural_image(*size, seed=seed)).save(buf, format="JPEG", quality=quality, **kw)
+    return buf.getvalue()
+
+
+def corrupt_entropy(data: bytes) -> bytes:
+    """Flip bytes inside the entropy-coded data until libjpeg warns about corrupt data."""
+    from explorable_jpeg import read_jpeg
+    from explorable_jpeg.errors import CorruptJpegDataError, CorruptJpegError
+
+    sos = data.find(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        d = bytearray(data)
+        for k in rng.integers(start + 4, len(data) - 4, 3):
+            d[k] = 0x55 if d[k] != 0x55 else 0x2A  # never 0xFF: no new markers
+        try:
+            read_jpeg(bytes(d))
+        except CorruptJpegDataError:
+            return bytes(d)
+        except CorruptJpegError:
+            continue
+    raise AssertionError("no corrupting flip found")
+
+
 def run_fresh_python(code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a new interpreter (nothing imported before it); fails the test with
     its stderr when it exits non-zero."""

@@ -15,6 +15,7 @@ from explorable_jpeg import (
     read_jpeg,
 )
 from explorable_jpeg.cli import main
+from tests.conftest import corrupt_entropy, pillow_jpeg
 
 BAD_FIXTURES = [
     ("not_a_jpeg.jpg", NotAJpegError, "not a JPEG"),
@@ -96,18 +97,6 @@ def test_cli_unwritable_output_and_missing_input(fixtures_dir, tmp_path, capsys)
 
 
 # ------------------------------------------------------------------ issue 22: reliability
-def _pillow_jpeg(seed: int = 0, quality: int = 50, size=(48, 64), **kw) -> bytes:
-    import io
-
-    from PIL import Image
-
-    from tests.conftest import natural_image
-
-    buf = io.BytesIO()
-    Image.fromarray(natural_image(*size, seed=seed)).save(buf, format="JPEG", quality=quality, **kw)
-    return buf.getvalue()
-
-
 def _segment(data: bytes, marker: int) -> int:
     """Offset of the first marker segment 0xFF <marker> (before the first scan)."""
     pos = data.find(bytes([0xFF, marker]))
@@ -116,7 +105,7 @@ def _segment(data: bytes, marker: int) -> int:
 
 
 def test_zero_quantization_entry_is_refused_at_read_time():
-    data = bytearray(_pillow_jpeg())
+    data = bytearray(pillow_jpeg())
     dqt = _segment(bytes(data), 0xDB)
     data[dqt + 5 + 7] = 0  # 8th entry (zigzag) of table 0
     with pytest.raises(
@@ -128,7 +117,7 @@ def test_zero_quantization_entry_is_refused_at_read_time():
 def test_zero_entry_in_a_16_bit_table_is_refused():
     import struct
 
-    data = _pillow_jpeg()
+    data = pillow_jpeg()
     dqt = _segment(data, 0xDB)
     (length,) = struct.unpack(">H", data[dqt + 2 : dqt + 4])
     table = list(data[dqt + 5 : dqt + 5 + 64])
@@ -151,7 +140,7 @@ def test_forged_dimensions_are_refused_before_allocating():
     import resource
     import time
 
-    data = _forge_size(_pillow_jpeg(), 10000, 9999)
+    data = _forge_size(pillow_jpeg(), 10000, 9999)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     with pytest.raises(CorruptJpegError, match=r"claims 10000x9999 pixels.*forged or damaged"):
@@ -165,12 +154,12 @@ def test_a_size_the_data_can_hold_is_still_read():
     # the bound is a lower bound on the data: a genuine file at its real size passes,
     # including progressive files (1 bit per block in DC scans)
     for kw in ({}, {"progressive": True}, {"subsampling": 0}):
-        code = read_jpeg(_pillow_jpeg(quality=5, size=(16, 16), **kw))
+        code = read_jpeg(pillow_jpeg(quality=5, size=(16, 16), **kw))
         assert (code.width, code.height) == (16, 16)
 
 
 def test_file_size_limit(tmp_path, monkeypatch):
-    data = _pillow_jpeg()
+    data = pillow_jpeg()
     with pytest.raises(ImageTooLargeError, match="above the limit of 100 "):
         read_jpeg(data, max_file_bytes=100)
     path = tmp_path / "x.jpg"
@@ -180,30 +169,10 @@ def test_file_size_limit(tmp_path, monkeypatch):
         read_jpeg(path)
 
 
-def _corrupt_entropy(data: bytes) -> bytes:
-    """Flip bytes inside the entropy-coded data until libjpeg warns about corrupt data."""
-    from explorable_jpeg.errors import CorruptJpegDataError
-
-    sos = data.find(b"\xff\xda")
-    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
-    for seed in range(50):
-        rng = np.random.default_rng(seed)
-        d = bytearray(data)
-        for k in rng.integers(start + 4, len(data) - 4, 3):
-            d[k] = 0x55 if d[k] != 0x55 else 0x2A  # never 0xFF: no new markers
-        try:
-            read_jpeg(bytes(d))
-        except CorruptJpegDataError:
-            return bytes(d)
-        except CorruptJpegError:
-            continue
-    raise AssertionError("no corrupting flip found")
-
-
 def test_corrupt_entropy_data_is_refused_by_default_with_libjpegs_reason():
     from explorable_jpeg.errors import CorruptJpegDataError
 
-    bad = _corrupt_entropy(_pillow_jpeg(quality=30))
+    bad = corrupt_entropy(pillow_jpeg(quality=30))
     with pytest.raises(CorruptJpegDataError, match=r"libjpeg: Corrupt JPEG data: .*allow_corrupt"):
         read_jpeg(bad)
     a = read_jpeg(bad, allow_corrupt=True)  # opt-in: what libjpeg recovered, deterministic
@@ -225,7 +194,7 @@ def test_libjpeg_refusals_name_libjpegs_reason_and_no_temporary_path(
 ):
     import struct
 
-    data = _pillow_jpeg()
+    data = pillow_jpeg()
     sof = _segment(data, 0xC0)
     (length,) = struct.unpack(">H", data[sof + 2 : sof + 4])
     if mutate == "dup_sof":
@@ -233,7 +202,7 @@ def test_libjpeg_refusals_name_libjpegs_reason_and_no_temporary_path(
     elif mutate == "bad_table_index":
         bad = data[: sof + 12] + b"\x03" + data[sof + 13 :]
     else:  # enough entropy-coded data for a 65535x1 frame, so that libjpeg judges it
-        bad = _forge_size(_pillow_jpeg(quality=95, size=(64, 256)), 65535, 1)
+        bad = _forge_size(pillow_jpeg(quality=95, size=(64, 256)), 65535, 1)
     with pytest.raises(CorruptJpegError) as info:
         read_jpeg(bad)
     assert reason in str(info.value) and "/tmp" not in str(info.value)

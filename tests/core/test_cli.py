@@ -141,10 +141,10 @@ def test_integer_and_boolean_z_files_are_refused(tmp_path, capsys, dtype):
 
 
 def test_corrupt_data_refused_by_default_and_opt_in_output_passes_check(tmp_path, capsys):
-    from tests.core.test_bad_input import _corrupt_entropy, _pillow_jpeg
+    from tests.conftest import corrupt_entropy, pillow_jpeg
 
     bad = tmp_path / "bad.jpg"
-    bad.write_bytes(_corrupt_entropy(_pillow_jpeg(quality=30)))
+    bad.write_bytes(corrupt_entropy(pillow_jpeg(quality=30)))
     out = tmp_path / "o.png"
     assert main(["decode", str(bad), "-o", str(out), "--model", "plain"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
