@@ -177,7 +177,8 @@ def main(argv=None) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.setdefault("MALLOC_ARENA_MAX", "2")  # as `nox -s app` serves it
+    # no MALLOC_ARENA_MAX here: the server limits glibc's arenas itself at start, as the
+    # Space does (explorable_jpeg_app.malloc.limit_arenas); one set by the caller wins
     server = subprocess.Popen(
         [sys.executable, "-m", "explorable_jpeg_app", "--port", str(port),
          "--concurrency", str(args.concurrency)],
@@ -206,6 +207,8 @@ def main(argv=None) -> int:
                 return 1
             time.sleep(1)
         logger.info("server up in %.0f s, RSS %.0f MB", time.time() - t0, rss_mb(server.pid))
+        arenas = [x.strip() for x in log_tail if "malloc arenas" in x or "MALLOC_ARENA" in x]
+        logger.info("server: %s", arenas[0] if arenas else "no malloc arena limit logged")
         start = time.time()
         deadline = start + 60 * args.minutes
         with tempfile.TemporaryDirectory() as tmp:

@@ -36,7 +36,7 @@ def limit_arenas(max_arenas: int = DEFAULT_ARENAS) -> bool:
     if max_arenas < 1:
         raise ValueError(f"max_arenas must be at least 1, not {max_arenas}")
     if os.environ.get("MALLOC_ARENA_MAX"):
-        logger.debug("MALLOC_ARENA_MAX=%s is set; leaving it", os.environ["MALLOC_ARENA_MAX"])
+        logger.info("MALLOC_ARENA_MAX=%s is set; leaving it", os.environ["MALLOC_ARENA_MAX"])
         return False
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         logger.debug("not glibc (%s %s): malloc arenas left as they are", *platform.libc_ver())
