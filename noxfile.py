@@ -4,7 +4,7 @@ Sessions:
     app     -- install core + app, start the web app (http://127.0.0.1:7860)
     tests   -- install core (+test extra), train and app packages editable, run pytest
                (everything except the real-browser tests, marker ``browser``)
-    fuzz    -- the seeded mutation fuzzer over malformed JPEGs (tests/fuzz, 330 cases)
+    fuzz    -- the seeded mutation fuzzer over malformed JPEGs (tests/fuzz, 320 cases)
     lint    -- ruff check + ruff format --check
     bench   -- install core, run benchmarks/bench.py
     space   -- assemble a Hugging Face Space folder in build/space/ and check it serves
@@ -201,7 +201,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def fuzz(session: nox.Session) -> None:
-    """Mutation fuzzing of malformed JPEGs (tests/fuzz): 330 seeded cases by default, each
+    """Mutation fuzzing of malformed JPEGs (tests/fuzz): 320 seeded cases by default, each
     decoded and checked, or refused with one specific ``error:`` line, within a time and
     memory bound; fails on any other outcome. ``-- --cases N --seed S`` to change."""
     install_torch(session)
