@@ -31,9 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorable_jpeg.consistency.projection import displace
 from explorable_jpeg.decoding.decoder import Decoder
-from explorable_jpeg.decoding.plain import component_planes_plain
 from explorable_jpeg.errors import ExplorationError, UnknownToolError
 from explorable_jpeg.explore import handlers
 from explorable_jpeg.explore.files import ExplorationFileError, read_exploration, write_exploration
@@ -48,13 +46,13 @@ from explorable_jpeg.explore.loop import (
 )
 from explorable_jpeg.explore.objectives import Objective
 from explorable_jpeg.explore.optimize import optimize as optimize_in
+from explorable_jpeg.explore.render import Renderer
 from explorable_jpeg.explore.result import ToolResult
 from explorable_jpeg.explore.selection import as_mask, bbox, mcu_pixel_mask, selected_blocks
 from explorable_jpeg.explore.state import History, State, stored_field
 from explorable_jpeg.explore.tools import spec
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.models.digit import DigitNet
-from explorable_jpeg.snap.pipeline import snap
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ class Explorer:
         self.decoder, self.code = decoder, code
         self._history = History(history_depth)
         self.alternatives: dict[str, State] = {}
-        self._planes_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._renderer = Renderer(decoder, code)
         z = self._checked_z(z if z is not None else torch.zeros(decoder.z_shape(code)))
         self._state = State(z, self._checked_field(field))
         self._image = self._render(self._state)
@@ -161,30 +159,24 @@ class Explorer:
         return State(self._checked_z(state.z), self._checked_field(state.field))
 
     def network_planes(self, z: torch.Tensor) -> torch.Tensor:
-        """``ψ(q, z)``: the decoder's float planes ``(C, H, W)`` for ``z`` (the last is cached)."""
-        cached = self._planes_cache
-        if cached is not None and torch.equal(cached[0], z):
-            return cached[1]
-        with torch.inference_mode():
-            planes = self.decoder.decode_planes(self.code, z).float().cpu()
-        self._planes_cache = (z.clone(), planes)
-        return planes
+        """``ψ(q, z)``: the decoder's float planes ``(C, H, W)`` for ``z`` (cached; where
+        only part of z changed, only that part's neighbourhood is decoded again:
+        :class:`~.render.Renderer`). Do not modify it in place."""
+        return self._renderer.network_planes(z)
 
     def state_planes(self, state: State) -> torch.Tensor:
-        """Consistent float planes of ``state``: ``P_C(ψ(q, z) + field)``."""
-        planes = self.network_planes(state.z)
-        if state.field is None:
-            return planes
-        with torch.inference_mode():
-            return displace(planes.double(), state.field.double(), self.code).float()
+        """Consistent float planes of ``state``: ``P_C(ψ(q, z) + field)`` (do not modify
+        them in place)."""
+        return self._renderer.planes(state)
 
     def _render(self, state: State) -> np.ndarray:
-        planes = self.state_planes(state).double().numpy()
-        return snap(planes, self.code, fallback=component_planes_plain)
+        """Decode ``state`` and make it the renderer's reference (the current state's)."""
+        return self._renderer.make_current(state)
 
     def render(self, state: State) -> np.ndarray:
-        """The uint8 image a state decodes to (consistent)."""
-        return self._render(state)
+        """The uint8 image a state decodes to (consistent): only the MCUs where it differs
+        from the current state are decoded and snapped again."""
+        return self._renderer.render(state).copy()
 
     def set_state(self, state: State, record: bool = True) -> np.ndarray:
         """Make ``state`` current (pushing the old one on the undo stack); returns the image."""

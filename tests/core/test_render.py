@@ -1,0 +1,112 @@
+"""The explorer decodes a new state only where it differs from the current one
+(:mod:`explorable_jpeg.explore.render`): same image as the whole-image path, every output
+consistent, and the pixels away from the change untouched."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorable_jpeg import Explorer, check, compress
+from explorable_jpeg.decoding.decoder import Decoder
+from explorable_jpeg.explore import render as render_module
+from explorable_jpeg.explore.render import HALO_BLOCKS
+from explorable_jpeg.explore.state import State
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def dec():
+    """The bundled explorable decoder: HALO_BLOCKS is a measured property of its networks."""
+    return Decoder.from_pretrained(variant="gan", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def code():
+    """A 64×800 strip of a real photo (and its mirror image) at quality 10, 4:2:0: wide
+    enough that a change at its left end is decoded on a crop."""
+    photo = np.asarray(Image.open(FIXTURES / "realworld_lomiri_picosdeeuropa.jpg").convert("RGB"))
+    strip = photo[120:184]
+    _, code = compress(np.concatenate([strip, strip[:, ::-1]], axis=1), quality=10,
+                       subsampling="4:2:0")  # fmt: skip
+    return code
+
+
+def _record(monkeypatch, target, name):
+    """Wrap ``target.name`` so that the sizes of the codes it is called with are recorded."""
+    sizes: list[tuple[int, int]] = []
+    inner = getattr(target, name)
+
+    def wrapper(*args, **kw):
+        c = next(a for a in args if hasattr(a, "mcu_grid"))
+        sizes.append((c.height, c.width))
+        return inner(*args, **kw)
+
+    monkeypatch.setattr(target, name, wrapper)
+    return sizes
+
+
+def test_a_field_edit_is_projected_and_snapped_on_its_mcus_only(dec, code, monkeypatch):
+    ex = Explorer(dec, code)
+    before = ex.image
+    field = torch.zeros(ex.field_shape)
+    field[0, 20:44, 300:360] = 14.0  # not MCU-aligned: MCU rows 1-2, columns 18-22
+    snapped = _record(monkeypatch, render_module, "snap")
+    image = ex.set_state(State(ex.z, field))
+    assert snapped == [(32, 80)]  # the field's MCUs (2 × 5), not the 64×800 image
+    monkeypatch.undo()
+    fresh = Explorer(dec, code, field=field).image  # the whole-image path
+    assert np.array_equal(image, fresh)
+    assert check(code, image).consistent
+    outside = np.ones(image.shape[:2], dtype=bool)
+    outside[16:48, 288:368] = False
+    assert np.array_equal(image[outside], before[outside])
+    assert (image[~outside] != before[~outside]).any()
+
+
+def test_a_z_edit_runs_the_network_on_a_crop_and_matches_the_whole_image(dec, code, monkeypatch):
+    ex = Explorer(dec, code)
+    before, base_psi = ex.image, ex.network_planes(ex.z)
+    z = ex.z
+    z[:, :, :4] = dec.random_z(code, seed=3)[:, :, :4]  # the first 4 block columns
+    ran = _record(monkeypatch, dec, "decode_planes")
+    image = ex.set_state(State(z))
+    assert ran == [(64, (4 + 2 * HALO_BLOCKS) * 8)]  # a 64×288 crop (18 whole MCUs)
+    monkeypatch.undo()
+    assert ran[0][1] < code.width / 2
+    psi = ex.network_planes(z)
+    with torch.inference_mode():
+        full_psi = dec.decode_planes(code, z).float()
+    paste = (4 + HALO_BLOCKS) * 8  # ψ is decoded again on the change + HALO_BLOCKS
+    # measured 2e-5 (float summation order); the networks' influence fades within the halo
+    assert float((psi - full_psi).abs().max()) < 1e-3
+    assert torch.equal(psi[:, :, paste:], base_psi[:, :, paste:])  # bit for bit
+    assert check(code, image).consistent
+    fresh = Explorer(dec, code, z=z).image
+    assert np.mean(image != fresh) < 1e-3  # measured: identical
+    assert np.array_equal(image[:, paste:], before[:, paste:])
+    assert (image[:, :paste] != before[:, :paste]).any()
+
+
+def test_render_undo_and_copies_reuse_decodings(dec, code, monkeypatch):
+    ex = Explorer(dec, code)
+    before = ex.image
+    field = torch.zeros(ex.field_shape)
+    field[:, 8:24, 40:72] = -10.0
+    other = State(ex.z, field)
+    alt = ex.render(other)  # an alternative: decoded, not made current
+    assert np.array_equal(ex.image, before) and check(code, alt).consistent
+    ran = _record(monkeypatch, dec, "decode_planes")
+    snapped = _record(monkeypatch, render_module, "snap")
+    assert np.array_equal(ex.set_state(other), alt)
+    assert ex.undo() and np.array_equal(ex.image, before)
+    twin = copy.deepcopy(ex)  # the app's sessions copy explorers: the caches are shared
+    assert twin.redo() and np.array_equal(twin.image, alt)
+    assert ran == [] and snapped == []  # every state above was decoded once, before
+    assert twin._renderer._psi[0][1] is ex._renderer._psi[0][1]
