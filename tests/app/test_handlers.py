@@ -20,8 +20,8 @@ from explorable_jpeg_app.source import MAX_PIXELS_ENV
 from explorable_jpeg_app.ui import EXAMPLES_DIR, example_files
 from tests.conftest import FIXTURES, natural_image
 
-STATE, PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY = range(7)
-UPLOAD = 7  # the load handlers' extra output: the upload box
+STATE, PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY, HISTORY = range(8)
+UPLOAD = 8  # the load handlers' extra output: the upload box
 
 
 def tool_args(tool: str, budget: float = 4.0, **params):
@@ -44,7 +44,7 @@ def is_skip(value) -> bool:
     return isinstance(value, dict) and value == {"__type__": "update"}
 
 
-def assert_kept(out, n=7):
+def assert_kept(out, n=8):
     """A failed view handler: every output but the status left as it was (gr.skip)."""
     assert all(is_skip(v) for i, v in enumerate(out[:n]) if i != STATUS), out
     assert str(out[STATUS]).startswith("⚠")
@@ -532,10 +532,12 @@ def test_compare_shows_previous_current_plain_and_the_amplified_difference(loade
     np.testing.assert_array_equal(h.compare(loaded[STATE], "previous"), loaded[OURS])
     undone = h.undo(state)
     np.testing.assert_array_equal(h.compare(undone[STATE], "previous"), after[OURS])
-    refresh = h.make_refresh()
-    shown = refresh(state, None, 4, "difference ×4")[2]
+    editor = strokes_on(after)
+    shown, sketchpad = h.show(state, "difference ×4", editor)  # the toggle: both images
     np.testing.assert_array_equal(shown, diff)
-    assert is_skip(refresh(state, None, 4, "current")[2])  # the view's own image stays
+    np.testing.assert_array_equal(sketchpad["background"], diff)
+    np.testing.assert_array_equal(sketchpad["layers"][0], editor["layers"][0])  # strokes kept
+    assert h.make_refresh()(state, None, 4)[2] == "current"  # after a change: back to now
 
 
 def test_status_after_apply_says_which_tool_ran_and_how_far_it_got(loaded):
@@ -549,6 +551,76 @@ def test_status_after_apply_says_which_tool_ran_and_how_far_it_got(loaded):
     assert f"**{tool_label('scribble')}**" in text
     assert f"loss {o.loss_start:.4g} → {o.loss_best:.4g}" in text and "reach 1.00" in text
     assert f"{o.iterations} iterations" in text
+    inside = f"by {o.change_inside:.1f} grey levels on average inside the selection"
+    assert inside in text and f"({o.change_outside:.1f} outside)" in text
+    assert o.change_inside > 1 and o.change_outside < o.change_inside / 5
     little = h.outcome_text(Outcome("variance-up", True, 1.0, 0.97, 12, 2.0, 0.5))
     assert "little room" in little and "(-3%)" in little and "reach 0.50" in little
     assert "little room" not in h.outcome_text(Outcome("variance-up", True, 1.0, 0.5, 12, 2.0))
+
+
+def test_strokes_stay_after_apply_undo_and_a_step_until_cleared(loaded):
+    editor = strokes_on(loaded)
+    after = h.make_apply()(loaded[STATE], "scribble", editor, **tool_args("scribble"),
+                           progress=None)  # fmt: skip
+    for out in (after, h.undo(after[STATE], after[EDITOR]), h.redo(after[STATE], editor)):
+        kept = out[EDITOR]
+        np.testing.assert_array_equal(kept["layers"][0], editor["layers"][0])
+        np.testing.assert_array_equal(kept["background"], out[OURS])
+    cleared = h.clear_selection(after[STATE])
+    assert cleared["layers"] == [] and np.array_equal(cleared["background"], after[OURS])
+    other = np.zeros((5, 5, 4), np.uint8)  # strokes of another image size are dropped
+    assert h.view(after[STATE], {"layers": [other]})[EDITOR]["layers"] == []
+
+
+def test_box_selection_is_the_rectangle_around_the_strokes(loaded):
+    from explorable_jpeg_app.handlers.strokes import box_around
+
+    state = loaded[STATE]
+    editor = strokes_on(loaded, box=(40, 44, 60, 64))
+    layer = editor["layers"][0]
+    layer[90:94, 150:154] = (255, 0, 0, 255)  # a second dab: the box spans both
+    brush, _ = h.full_resolution_strokes(state, editor, "brush")
+    box, _ = h.full_resolution_strokes(state, editor, "box")
+    assert brush.sum() == 2 * 16
+    assert box[40:94, 60:154].all() and box.sum() == 54 * 94
+    assert not box_around(np.zeros((3, 3), bool)).any()
+
+
+def test_history_strip_shows_every_step_and_a_click_goes_there(loaded):
+    from types import SimpleNamespace
+
+    first = h.make_apply()(loaded[STATE], "scribble", strokes_on(loaded),
+                           **tool_args("scribble"), progress=None)  # fmt: skip
+    second = h.make_apply()(first[STATE], "hsv", strokes_on(loaded, box=(100, 140, 200, 260)),
+                            **tool_args("hsv", hue=0.3), progress=None)  # fmt: skip
+    strip = second[HISTORY]
+    assert [c for _, c in strip] == ["1 · loaded", "2 · Scribble",
+                                     "3 · Hue / saturation / value ◀ now"]  # fmt: skip
+    assert max(strip[0][0].shape[:2]) <= 160
+    back = h.go_to_step(second[STATE], SimpleNamespace(index=0))
+    np.testing.assert_array_equal(back[OURS], loaded[OURS])
+    assert back[HISTORY][0][1] == "1 · loaded ◀ now" and len(back[HISTORY]) == 3
+    ahead = h.go_to_step(back[STATE], SimpleNamespace(index=2))
+    np.testing.assert_array_equal(ahead[OURS], second[OURS])
+    branch = h.make_apply()(back[STATE], "scribble", strokes_on(loaded),
+                            **tool_args("scribble"), progress=None)  # fmt: skip
+    assert [c for _, c in branch[HISTORY]] == ["1 · loaded", "2 · Scribble ◀ now"]
+    assert_kept(h.go_to_step(branch[STATE], SimpleNamespace(index=7)))
+
+
+def test_every_tool_has_one_strength_control_on_top(decoder):
+    from explorable_jpeg.explore import SPECS
+    from explorable_jpeg_app import create_app
+    from explorable_jpeg_app.controls import strength
+
+    for spec in SPECS.values():
+        main = strength(spec.name)
+        assert main is not None and main in tool_controls(spec.name), spec.name
+        p = main.param
+        assert p.minimum is not None and p.maximum is not None, spec.name
+    assert strength("scribble").param.name == "delta" and strength("digit").param.name == "reach"
+    app = create_app(decoder=decoder)
+    labels = {b.elem_id: getattr(b, "label", None) for b in app.blocks.values() if b.elem_id}
+    assert labels["control-scribble__delta"].startswith("Strength — ")
+    assert not labels["control-scribble__mode"].startswith("Strength")

@@ -121,6 +121,18 @@ BY_KEY: dict[str, Control] = {c.key: c for c in CONTROLS}
 BUDGET_DEFAULT_S = float(DEFAULT_BUDGET_S)  # the engine's own time budget
 
 
+def strength(tool: str | ToolSpec) -> Control | None:
+    """The tool's "strength": the control shown above its folded advanced parameters — its
+    first bounded number (a δ, a shift, a count), else its reach (None: neither)."""
+    controls = tool_controls(tool)
+    for c in controls:
+        p = c.param
+        bounded = p.minimum is not None and p.maximum is not None
+        if p.name != "reach" and p.kind in ("float", "int") and bounded:
+            return c
+    return next((c for c in controls if c.param.name == "reach"), None)
+
+
 def control_defaults() -> dict[str, Any]:
     """``key → default`` of every control (what the page shows before any change)."""
     return {c.key: c.default for c in CONTROLS}
@@ -156,10 +168,15 @@ def _step(lo: float, hi: float) -> float:
     return 10.0 ** math.floor(math.log10((hi - lo) / 100)) if hi > lo else 1.0
 
 
-def widget(c: Control) -> gr.components.Component:
-    """The Gradio component of control ``c`` (built inside the page's Blocks)."""
+def widget(c: Control, prefix: str = "") -> gr.components.Component:
+    """The Gradio component of control ``c`` (built inside the page's Blocks); ``prefix``
+    goes before its label (e.g. "Strength — ")."""
     p = c.param
-    kw: dict[str, Any] = {"label": c.label, "info": p.help or None, "elem_id": f"control-{c.key}"}
+    kw: dict[str, Any] = {
+        "label": prefix + c.label,
+        "info": p.help or None,
+        "elem_id": f"control-{c.key}",
+    }
     bounded = p.minimum is not None and p.maximum is not None
     if p.kind == "bool":
         return gr.Checkbox(value=c.default, **kw)

@@ -44,6 +44,27 @@ class Alternative(NamedTuple):
     score: float | None = None
 
 
+class Step(NamedTuple):
+    """One entry of the history strip: a thumbnail of the image at that step, and what
+    made it (``loaded``, a tool's label, ``alternative``…)."""
+
+    thumbnail: np.ndarray
+    caption: str
+
+
+THUMB_SIDE = 160  # longest side of a history thumbnail (display only)
+
+
+def thumbnail(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
+    """``image`` downscaled (Lanczos) to at most ``side`` pixels on its longest side."""
+    h, w = image.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+
+
 class Cancelled(Exception):
     """The user pressed Cancel; nothing was changed."""
 
@@ -100,7 +121,8 @@ class CancelToken(SharedFlag):
 class Outcome:
     """What the last action did, for the status line: the tool, whether the image changed,
     and how far its optimisation got (loss at the start and at the end, iterations, time,
-    the reach it ran with)."""
+    the reach it ran with) and the mean change it made, in grey levels, inside the selection
+    and outside it (``mean |after − before|`` over those pixels)."""
 
     tool: str
     changed: bool
@@ -109,6 +131,8 @@ class Outcome:
     iterations: int | None = None
     seconds: float | None = None
     reach: float | None = None
+    change_inside: float | None = None
+    change_outside: float | None = None
 
 
 @dataclasses.dataclass
@@ -117,7 +141,9 @@ class Session:
 
     ``explorer`` owns z, the history and the alternatives; ``source`` keeps the upload's
     own bytes so that the file can be re-read (another quality, a lost cached copy);
-    ``previous`` is the image shown before the last change (None: nothing changed yet).
+    ``previous`` is the image shown before the last change (None: nothing changed yet);
+    ``steps`` are the history strip's thumbnails, ``steps[position]`` the current image's
+    (aligned with the explorer's undo/redo history).
     """
 
     name: str
@@ -133,6 +159,8 @@ class Session:
     previous: np.ndarray | None = None
     cancel: CancelToken = dataclasses.field(default_factory=CancelToken)
     running: SharedFlag = dataclasses.field(default_factory=SharedFlag)
+    steps: list[Step] = dataclasses.field(default_factory=list)
+    position: int = 0
 
     @classmethod
     def open(
@@ -152,7 +180,9 @@ class Session:
             )
         if code.orientation != 1:
             note += f"; EXIF orientation {code.orientation} is not applied (stored orientation)"
-        return cls(name, jpeg, code, plain, Explorer(decoder, code), source=data, note=note)
+        new = cls(name, jpeg, code, plain, Explorer(decoder, code), source=data, note=note)
+        new.steps = [Step(thumbnail(new.image), "loaded")]
+        return new
 
     @property
     def decoder(self):
@@ -189,6 +219,25 @@ class Session:
         if not np.array_equal(new.image, before):
             new.previous = before
         return new, out
+
+    def _record(self, caption: str) -> None:
+        """A new current image made by ``caption``: the steps after the current one (the
+        redo side) are dropped, as the explorer's redo history is; the strip keeps as many
+        steps as the explorer can undo."""
+        keep = self.steps[: self.position + 1] + [Step(thumbnail(self.image), caption)]
+        keep = keep[-(self.explorer.history_depth + 1) :]
+        self.steps, self.position = keep, len(keep) - 1
+
+    def _moved(self, by: int) -> None:
+        """The explorer stepped ``by`` (−1 undo, +1 redo): the strip follows (a step it
+        has no thumbnail of, e.g. from a loaded exploration, gets one now)."""
+        target = self.position + by
+        if target < 0:
+            self.steps.insert(0, Step(thumbnail(self.image), "earlier"))
+            target = 0
+        elif target >= len(self.steps):
+            self.steps.append(Step(thumbnail(self.image), "later"))
+        self.position = target
 
     @contextmanager
     def _job(self) -> Iterator[None]:
@@ -240,6 +289,12 @@ class Session:
             new = self.copy()
         elif changed:
             new.previous = before
+            new._record(SPECS[tool].label)
+        inside = outside = None
+        if changed:
+            inside = mean_difference(new.image, before, mask)
+            if mask is not None and not mask.all():
+                outside = mean_difference(new.image, before, ~mask)
         new.outcome = Outcome(
             tool,
             changed,
@@ -248,6 +303,8 @@ class Session:
             None if opt is None else opt.iterations,
             None if opt is None else opt.seconds,
             None if opt is None else opt.reach,
+            inside,
+            outside,
         )
         added = [k for k, v in new.explorer.alternatives.items() if stored.get(k) is not v]
         new.alternatives = []
@@ -263,21 +320,48 @@ class Session:
         return new
 
     def undo(self) -> tuple[Session, bool]:
-        return self._changed(lambda new: new.explorer.undo())
+        return self._changed(lambda new: new._step(-1))
 
     def redo(self) -> tuple[Session, bool]:
-        return self._changed(lambda new: new.explorer.redo())
+        return self._changed(lambda new: new._step(+1))
+
+    def _step(self, by: int) -> bool:
+        done = self.explorer.undo() if by < 0 else self.explorer.redo()
+        if done:
+            self._moved(by)
+        return done
+
+    def go_to(self, index: int) -> Session:
+        """The image of history step ``index`` (a click on the history strip): as many
+        undos or redos as it takes."""
+        if not 0 <= index < len(self.steps):
+            raise InvalidImageError("no such step in the history")
+
+        def go(new: Session) -> None:
+            by = -1 if index < new.position else 1
+            while new.position != index and new._step(by):
+                pass
+
+        return self._changed(go)[0]
 
     def use_alternative(self, index: int) -> Session:
         if not 0 <= index < len(self.alternatives):
             raise InvalidImageError("no such alternative: make alternatives first")
         name = self.alternatives[index].name
-        return self._changed(lambda new: new.explorer.use_alternative(name))[0]
+
+        def use(new: Session) -> None:
+            before = new.image
+            new.explorer.use_alternative(name)
+            if not np.array_equal(new.image, before):
+                new._record(f"alternative {name}")
+
+        return self._changed(use)[0]
 
     def load_exploration(self, path: Path) -> Session:
         def load(new: Session) -> None:
             new.explorer.load(path)
             new.alternatives = []
+            new.steps, new.position = [Step(thumbnail(new.image), "loaded exploration")], 0
 
         return self._changed(load)[0]
 
@@ -323,6 +407,7 @@ def _shared_memo(session: Session) -> dict:
     shared += [] if session.previous is None else [session.previous]
     shared += [v for v in vars(session.explorer).values() if isinstance(v, torch.nn.Module)]
     shared += [a.image for a in session.alternatives]  # never mutated
+    shared += [s.thumbnail for s in session.steps]
     return {id(obj): obj for obj in shared}
 
 
@@ -333,5 +418,6 @@ __all__ = [
     "ExplorableJpegError",
     "Outcome",
     "Session",
+    "Step",
     "load_source",
 ]

@@ -1,9 +1,13 @@
 """``create_app()``: the Gradio Blocks of Explorable JPEG.
 
-The layout follows the task: load → look (plain decode next to ours, with a compare view:
-current, previous, plain, difference ×4; zoom) → select and scribble → tool (its controls
-generated from the core's registry, :mod:`.controls`) → alternatives ("What could this
-be?", click to use) → save. All logic is in :mod:`.handlers` (plain functions) and in the
+The layout follows the task on one screen (1366×768): on the left load (drop a JPEG,
+example thumbnails under it) and the downloads; in the middle the image — the one you look
+at is the one you paint the selection on (brush or box; strokes kept until cleared), with a
+compare toggle (current, previous, plain, difference ×4), the alternatives ("What could this
+be?", click to use) and the history strip under it; on the right the tool column (its
+strength, advanced parameters folded, generated from the core's registry, :mod:`.controls`),
+Apply and Cancel, the badge and what the last tool did. At phone width the three columns
+stack. All logic is in :mod:`.handlers` (plain functions) and in the
 core library; this module only wires widgets to handlers.
 """
 
@@ -20,6 +24,7 @@ from .controls import (
     BUDGET_DEFAULT_S,
     CONTROLS,
     IMAGE_FORMAT,
+    strength,
     tool_choices,
     tool_controls,
     tool_help,
@@ -30,7 +35,8 @@ from .handlers import (
     VIEW_OUTPUTS,
     cancel,
     choose_alternative,
-    compare,
+    clear_selection,
+    go_to_step,
     load_exploration,
     make_apply,
     make_example_picker,
@@ -38,9 +44,11 @@ from .handlers import (
     make_load_example,
     make_refresh,
     redo,
+    show,
     undo,
     zoom,
 )
+from .handlers.strokes import SELECTIONS
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 CONCURRENCY_ENV = "EXPLORABLE_JPEG_APP_CONCURRENCY"
@@ -49,11 +57,33 @@ SUBSAMPLINGS = ["4:2:0", "4:2:2", "4:4:4"]
 UPLOAD_TYPES = [".jpg", ".jpeg", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"]
 BRUSH_COLOURS = ["#000000", "#ffffff", "#e53935", "#fdd835", "#43a047", "#1e88e5"]
 
-INTRO = """# Explorable JPEG
-A JPEG file does not hold one image: it holds every image that compresses to exactly that
-file. Upload a **.jpg** (read as it is — its own coefficients and tables) or any other image
-(compressed here at the quality you choose), then paint over a region and apply a tool.
-Every image shown re-encodes with libjpeg to the **same file** — the badge checks it.
+INTRO = (
+    "## Explorable JPEG\n"
+    "A JPEG file holds every image that compresses to exactly that file. **Load** a JPEG (or "
+    "pick an example) → **paint** over a region of the image → choose a **tool** → "
+    "**Apply**. Every image shown re-encodes with libjpeg to the same file: the badge checks it."
+)
+
+#: the page's own styling: compact, one screen at 1366×768, one column on a phone
+CSS = """
+.gradio-container { max-width: 1400px !important; padding-top: 4px !important; }
+#intro p { margin: 0 0 2px 0; font-size: 0.92em; }
+#intro h2 { margin: 0 0 2px 0; }
+#status { font-size: 0.9em; }
+#tool-help p { margin: 0; font-size: 0.9em; }
+#examples .grid-container, #gallery .grid-container, #history .grid-container {
+  grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+  grid-auto-rows: minmax(72px, 1fr) !important; }
+.gradio-container, .gradio-container * { overflow-wrap: anywhere; }
+@media (max-width: 700px) {
+  .gradio-container { padding: 2px !important; }
+  #workspace { flex-direction: column !important; }
+  #image-column { display: contents !important; }
+  #load-column { order: 1; } #image-column > * { order: 2; } #editor { order: 3; }
+  #tool-column { order: 4; } #gallery { order: 5; } #history { order: 6; }
+  #downloads { order: 7; }
+  #gallery .grid-container, #history .grid-container { --grid-cols: 4 !important; }
+}
 """
 
 
@@ -64,7 +94,7 @@ def example_files() -> list[Path]:
 def example_thumbnails(files: list[Path]) -> list[tuple[str, str]]:
     """The examples gallery's value: (path, caption). Set on every page load, so that
     Gradio caches fresh copies even after its cache cleaning removed older ones."""
-    return [(str(p), p.stem.replace("_", " ")) for p in files]
+    return [(str(p), p.stem.split("_")[0]) for p in files]
 
 
 def load_default_decoder():
@@ -101,118 +131,147 @@ def create_app(
     with gr.Blocks(title="Explorable JPEG", delete_cache=(lifetime, lifetime)) as demo:
         state = gr.State(None)
         zoom_at_point = gr.State(None)
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
+        examples = example_files()
 
-        # ---------------------------------------------------------------- load
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280):
+        with gr.Row(elem_id="workspace", equal_height=False):
+            # ------------------------------------------------------------ load, downloads
+            with gr.Column(scale=3, min_width=250, elem_id="load-column"):
                 upload = gr.File(
-                    label="JPEG or image to compress",
+                    label="Drop a JPEG here",
                     file_types=UPLOAD_TYPES,
                     type="filepath",
+                    height=110,
                     elem_id="upload",
                 )
-                quality = gr.Slider(
-                    1, 95, value=15, step=1, label="Quality (only for non-JPEG uploads)"
-                )
-                subsampling = gr.Dropdown(SUBSAMPLINGS, value="4:2:0", label="Chroma sampling")
-                load_btn = gr.Button("Load / re-compress", elem_id="load-btn")
-                examples = example_files()
                 example_gallery = gr.Gallery(
-                    label="Examples (click one)",
+                    label="Examples — click one",
                     columns=3,
-                    height=140,
+                    height=110,
                     allow_preview=False,
+                    object_fit="cover",
                     format=IMAGE_FORMAT,
                     interactive=False,
                     elem_id="examples",
                     visible=bool(examples),
                 )
-            with gr.Column(scale=3):
-                status = gr.Markdown("Upload a JPEG or click an example.", elem_id="status")
+                with gr.Accordion("Compression of a non-JPEG upload", open=False):
+                    quality = gr.Slider(1, 95, value=15, step=1, label="Quality")
+                    subsampling = gr.Dropdown(SUBSAMPLINGS, value="4:2:0", label="Chroma sampling")
+                    load_btn = gr.Button("Load / re-compress", elem_id="load-btn")
                 badge = gr.HTML("", elem_id="badge")
-                with gr.Row():
-                    plain_img = shown_image(
-                        "Plain JPEG decode (bin centres) — click to zoom", "plain"
-                    )
-                    with gr.Column():
-                        compare_mode = gr.Radio(
-                            list(COMPARE_VIEWS),
-                            value="current",
-                            label="Show",
-                            info="current · before the last change · plain decode · "
-                            "what the last change did (difference ×4)",
-                            elem_id="compare",
-                        )
-                        ours_img = shown_image("Explorable decode — click to zoom", "ours")
+                status = gr.Markdown("Upload a JPEG or click an example.", elem_id="status")
 
-        with gr.Accordion("Zoom (click a point on either image)", open=False):
-            zoom_factor = gr.Slider(2, 8, value=4, step=1, label="Magnification")
-            zoom_img = shown_image("Plain | ours", "zoom")
-
-        # ---------------------------------------------------------------- select + tools
-        with gr.Row():
-            with gr.Column(scale=2):
+            # ------------------------------------------------------------ look + select
+            with gr.Column(scale=5, min_width=280, elem_id="image-column"):
+                compare_mode = gr.Radio(
+                    list(COMPARE_VIEWS),
+                    value="current",
+                    show_label=False,
+                    info="Show: now · before the last change · the plain JPEG decode · "
+                    "what the last change did (×4)",
+                    elem_id="compare",
+                )
                 editor = gr.ImageEditor(
-                    label="Select & scribble: paint over the region (the colour matters for "
-                    "Scribble only)",
+                    label="Paint over the region to change",
                     type="numpy",
                     image_mode="RGBA",
                     format=IMAGE_FORMAT,
                     sources=(),
                     transforms=(),
+                    layers=False,
+                    height=470,
                     brush=gr.Brush(default_size=12, colors=BRUSH_COLOURS, default_color="#e53935"),
                     eraser=gr.Eraser(default_size=16),
                     elem_id="editor",
                 )
-            with gr.Column(scale=1, min_width=280):
-                tool = gr.Dropdown(tool_choices(), value=tools[0], label="Tool", elem_id="tool")
-                help_md = gr.Markdown(tool_help(tools[0]), elem_id="tool-help")
-                groups, widgets = [], []
-                for name in tools:  # each tool's own controls, from the registry
-                    with gr.Column(visible=name == tools[0], elem_id=f"controls-{name}") as group:
-                        widgets += [widget(c) for c in tool_controls(name)]
-                    groups.append(group)
-                assert len(widgets) == len(CONTROLS)
-                budget = gr.Slider(
-                    1, 120, value=BUDGET_DEFAULT_S, step=1, label="Time budget (s)",
-                    elem_id="budget",
-                )  # fmt: skip
-                with gr.Row():
-                    apply_btn = gr.Button("Apply", variant="primary", elem_id="apply-btn")
-                    cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-btn")
-                with gr.Row():
-                    undo_btn = gr.Button("↶ Undo", elem_id="undo-btn")
-                    redo_btn = gr.Button("↷ Redo", elem_id="redo-btn")
+                gallery = gr.Gallery(
+                    label="What could this be? Alternatives, best first, with their scores — "
+                    "click one to use it",
+                    columns=6,
+                    height=150,
+                    allow_preview=False,
+                    format=IMAGE_FORMAT,
+                    elem_id="gallery",
+                )
+                history_strip = gr.Gallery(
+                    label="History — click a step to go back (or forward) to it",
+                    columns=8,
+                    height=110,
+                    allow_preview=False,
+                    format=IMAGE_FORMAT,
+                    interactive=False,
+                    elem_id="history",
+                )
 
-        # ---------------------------------------------------------------- alternatives
-        gallery = gr.Gallery(
-            label="What could this be? Alternatives, best first, with their scores — click "
-            "one to use it",
-            columns=5,
-            height="auto",
-            allow_preview=False,
-            format=IMAGE_FORMAT,
-            elem_id="gallery",
-        )
-
-        # ---------------------------------------------------------------- save / load
-        with gr.Row():
-            with gr.Column():
                 downloads = gr.File(
-                    label="Downloads: PNG (passes check) · z map · exploration file · JPEG",
+                    label="Download: PNG (passes check) · z map · exploration file · JPEG",
                     file_count="multiple",
                     interactive=False,
+                    height=120,
                     elem_id="downloads",
                 )
-            with gr.Column():
-                exploration_file = gr.File(
-                    label="Load an exploration file", type="filepath", elem_id="exploration"
-                )
-                load_exp_btn = gr.Button("Load exploration", elem_id="load-exp-btn")
+
+            # ------------------------------------------------------------ tool column
+            with gr.Column(scale=3, min_width=270, elem_id="tool-column"):
+                tool = gr.Dropdown(tool_choices(), value=tools[0], label="Tool", elem_id="tool")
+                help_md = gr.Markdown(tool_help(tools[0]), elem_id="tool-help")
+                groups, made = [], {}
+                for name in tools:  # each tool's own controls, from the registry
+                    main = strength(name)
+                    rest = [c for c in tool_controls(name) if c != main]
+                    with gr.Column(visible=name == tools[0], elem_id=f"controls-{name}") as group:
+                        if main is not None:
+                            made[main.key] = widget(main, "Strength — ")
+                        if rest:
+                            with gr.Accordion("Advanced parameters", open=False):
+                                made.update({c.key: widget(c) for c in rest})
+                    groups.append(group)
+                widgets = [made[c.key] for c in CONTROLS]  # the apply handler's order
+                with gr.Row():
+                    selection = gr.Radio(
+                        list(SELECTIONS),
+                        value="brush",
+                        label="Selection",
+                        scale=3,
+                        min_width=150,
+                        elem_id="selection",
+                    )
+                    budget = gr.Number(
+                        value=BUDGET_DEFAULT_S, minimum=1, maximum=120, precision=0,
+                        label="Time (s)", scale=2, min_width=80, elem_id="budget",
+                    )  # fmt: skip
+                with gr.Row():
+                    apply_btn = gr.Button(
+                        "Apply", variant="primary", min_width=100, elem_id="apply-btn"
+                    )
+                    cancel_btn = gr.Button(
+                        "Cancel", variant="stop", min_width=100, elem_id="cancel-btn"
+                    )
+                with gr.Row():
+                    undo_btn = gr.Button("↶ Undo", size="sm", min_width=60, elem_id="undo-btn")
+                    redo_btn = gr.Button("↷ Redo", size="sm", min_width=60, elem_id="redo-btn")
+                    clear_btn = gr.Button(
+                        "Clear selection", size="sm", min_width=100, elem_id="clear-btn"
+                    )
+
+        # ---------------------------------------------------------------- below the fold
+        with gr.Accordion(
+            "Full-size images and zoom (click a point to zoom)", open=False, elem_id="full-size"
+        ):
+            with gr.Row():
+                plain_img = shown_image("Plain JPEG decode (bin centres)", "plain")
+                ours_img = shown_image("Explorable decode (in the chosen view)", "ours")
+            zoom_factor = gr.Slider(2, 8, value=4, step=1, label="Magnification")
+            zoom_img = shown_image("Plain | ours", "zoom")
+        with gr.Accordion("Continue an earlier exploration", open=False):
+            exploration_file = gr.File(
+                label="Exploration file (.safetensors)", type="filepath", elem_id="exploration"
+            )
+            load_exp_btn = gr.Button("Load exploration", elem_id="load-exp-btn")
 
         # ---------------------------------------------------------------- wiring
-        view_outputs = [state, plain_img, ours_img, editor, badge, status, gallery]
+        view_outputs = [state, plain_img, ours_img, editor, badge, status, gallery, history_strip]
         assert len(view_outputs) == len(VIEW_OUTPUTS)
         # progress on the status line only: never an overlay over the images or the
         # sketchpad (Gradio can leave a stale one on the ImageEditor)
@@ -223,9 +282,12 @@ def create_app(
         }
         light = {"show_progress_on": [status]}
         exports = Path(demo.GRADIO_CACHE) / "explorable-jpeg-exports"
-        after = {"fn": make_refresh(exports), "outputs": [zoom_img, downloads, ours_img],
-                 "inputs": [state, zoom_at_point, zoom_factor, compare_mode],
-                 "show_progress": "hidden"}  # fmt: skip
+        after = {
+            "fn": make_refresh(exports),
+            "inputs": [state, zoom_at_point, zoom_factor],
+            "outputs": [zoom_img, downloads, compare_mode],
+            "show_progress": "hidden",
+        }
 
         load = make_load(decoder)
         load_inputs = [state, upload, quality, subsampling]
@@ -243,15 +305,18 @@ def create_app(
                 **heavy,
             ).then(**after)
 
-        apply_inputs = [state, tool, editor, budget, *widgets]
+        apply_inputs = [state, tool, editor, budget, *widgets, selection]
         apply_btn.click(make_apply(), apply_inputs, view_outputs, **heavy).then(**after)
         cancel_btn.click(cancel, [state], None, queue=False)
-        undo_btn.click(undo, [state], view_outputs, **light).then(**after)
-        redo_btn.click(redo, [state], view_outputs, **light).then(**after)
-        gallery.select(choose_alternative, [state], view_outputs, **light).then(**after)
+        keep = [state, editor]  # the strokes stay on the image
+        undo_btn.click(undo, keep, view_outputs, **light).then(**after)
+        redo_btn.click(redo, keep, view_outputs, **light).then(**after)
+        clear_btn.click(clear_selection, [state], editor, **light)
+        gallery.select(choose_alternative, keep, view_outputs, **light).then(**after)
+        history_strip.select(go_to_step, keep, view_outputs, **light).then(**after)
         load_exp_inputs = [state, exploration_file]
         load_exp_btn.click(load_exploration, load_exp_inputs, view_outputs, **heavy).then(**after)
-        compare_mode.change(compare, [state, compare_mode], ours_img, show_progress="hidden")
+        compare_mode.input(show, [state, compare_mode, editor], [ours_img, editor], **light)
         for image in (plain_img, ours_img):
             image.select(zoom, [state, zoom_factor], [zoom_img, zoom_at_point])
 
@@ -268,6 +333,7 @@ def create_app(
 def launch(app: gr.Blocks, **kwargs) -> None:
     """Launch with the examples folder allowed (the files are served to the browser)."""
     kwargs.setdefault("allowed_paths", [str(EXAMPLES_DIR)])
+    kwargs.setdefault("css", CSS)
     app.launch(**kwargs)
 
 

@@ -13,8 +13,15 @@ from __future__ import annotations
 from .downloads import export, load_exploration, make_refresh
 from .edit import MASK_OPTIONAL, SIGNATURE, apply_values, cancel, make_apply
 from .errors import BUSY, guarded, user_message
-from .history import choose_alternative, redo, select_alternative, undo, use_alternative
-from .look import compare, zoom, zoom_at, zoom_point
+from .history import (
+    choose_alternative,
+    go_to_step,
+    redo,
+    select_alternative,
+    undo,
+    use_alternative,
+)
+from .look import clear_selection, compare, show, zoom, zoom_at, zoom_point
 from .strokes import full_resolution_strokes, strokes
 from .upload import make_example_picker, make_load, make_load_example
 from .view import (
@@ -39,10 +46,12 @@ __all__ = [
     "badge_html",
     "cancel",
     "choose_alternative",
+    "clear_selection",
     "compare",
     "editor_value",
     "export",
     "full_resolution_strokes",
+    "go_to_step",
     "guarded",
     "load_exploration",
     "make_apply",
@@ -53,6 +62,7 @@ __all__ = [
     "outcome_text",
     "redo",
     "select_alternative",
+    "show",
     "status_text",
     "strokes",
     "undo",

@@ -1,5 +1,5 @@
 """Files: the downloads (PNG, z map, exploration file, JPEG), loading an exploration, and
-the refresh that follows every change (zoom panel, downloads, compare view)."""
+the refresh that follows every change (zoom panel, downloads, compare toggle)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import gradio as gr
 
 from ..session import Session
 from .errors import guarded, require
-from .look import compare, zoom_at, zoom_point
+from .look import zoom_at, zoom_point
 from .view import view
 
 
@@ -39,14 +39,14 @@ def load_exploration(state, file):
 
 def make_refresh(root: Path | None = None) -> Callable:
     """After every change: the zoom panel (same point, the current image), the downloads
-    (ready without a click) and the main image in the chosen compare view (left as the
-    view showed it when that is "current")."""
+    (ready without a click) and the compare toggle back on "current" (what the sketchpad
+    and the full-size image now show)."""
 
     @guarded(3)
-    def refresh(state, point, factor, mode="current"):
+    def refresh(state, point, factor):
         if state is None:
             return None, None, gr.skip()
-        shown = gr.skip() if mode in (None, "current") else compare(state, mode)
-        return zoom_at(state, *zoom_point(state, point), int(factor)), export(state, root), shown
+        zoomed = zoom_at(state, *zoom_point(state, point), int(factor))
+        return zoomed, export(state, root), "current"
 
     return refresh

@@ -1,7 +1,7 @@
 """Editing: Apply (one tool of the registry on the selection) and Cancel.
 
 The apply handler's parameters are generated from the registry: ``(state, tool, editor,
-budget, <tool>__<parameter>…, progress)``, each control's default the registry's (see
+budget, <tool>__<parameter>…, selection, progress)``, each control's default the registry's (see
 :mod:`~explorable_jpeg_app.controls`), so that Gradio and the served API name them and a
 registry parameter cannot be dropped on the way.
 """
@@ -28,6 +28,7 @@ SIGNATURE = inspect.Signature(
     [_P(n, _P.POSITIONAL_OR_KEYWORD) for n in ("state", "tool", "editor")]
     + [_P("budget", _P.POSITIONAL_OR_KEYWORD, default=BUDGET_DEFAULT_S)]
     + [_P(c.key, _P.POSITIONAL_OR_KEYWORD, default=c.default) for c in CONTROLS]
+    + [_P("selection", _P.POSITIONAL_OR_KEYWORD, default="brush")]
     + [_P("progress", _P.POSITIONAL_OR_KEYWORD, default=gr.Progress())]
 )
 
@@ -46,27 +47,29 @@ def apply_values(
     budget: float,
     values: dict[str, Any],
     progress: Any = None,
+    selection: str = "brush",
 ) -> tuple:
     """Run ``tool`` on the selected region (the strokes on the image) with the page's
-    control ``values`` (by key); the view of the new session."""
+    control ``values`` (by key); the view of the new session, the strokes kept (they stay
+    the selection until the visitor clears them)."""
     state = require(state)
     if not tool:
         raise gr.Error("Choose a tool first.")
-    mask, scribble = full_resolution_strokes(state, editor)
+    mask, scribble = full_resolution_strokes(state, editor, selection or "brush")
     if mask is None and tool not in MASK_OPTIONAL:
-        raise gr.Error("Select a region first: paint over it on the sketchpad.")
+        raise gr.Error("Select a region first: paint over it on the image.")
     params = tool_params(tool, values)
     budget = BUDGET_DEFAULT_S if budget is None else float(budget)
     try:
         new = _run(state, tool, mask, params, progress_fn(progress), budget, scribble)
     except Cancelled:
         gr.Info("Cancelled: the exploration is as it was.")
-        shown = list(view(state))
+        shown = list(view(state, editor))
         shown[STATUS] = "Cancelled: the exploration is as it was.  \n" + shown[STATUS]
         return tuple(shown)
     if new.outcome is not None and not new.outcome.changed and not new.alternatives:
         gr.Info(outcome_text(new.outcome).replace("**", ""))
-    return view(new)
+    return view(new, editor)
 
 
 def make_apply() -> Callable:
@@ -78,7 +81,7 @@ def make_apply() -> Callable:
         a = bound.arguments
         values = {c.key: a[c.key] for c in CONTROLS}
         state, tool, editor, budget = (a[k] for k in ("state", "tool", "editor", "budget"))
-        return apply_values(state, tool, editor, budget, values, a["progress"])
+        return apply_values(state, tool, editor, budget, values, a["progress"], a["selection"])
 
     apply_tool.__signature__ = SIGNATURE  # type: ignore[attr-defined]
     return guarded()(apply_tool)

@@ -1,4 +1,5 @@
-"""Moving in the exploration: undo, redo, and using one of the alternatives.
+"""Moving in the exploration: undo, redo, a step of the history strip, and using one of
+the alternatives. Each keeps the strokes on the sketchpad (``editor``: its value).
 
 While an Apply of the same exploration runs these are refused with a friendly message
 (:class:`~explorable_jpeg_app.session.Busy`): the Apply's result, computed from the state
@@ -14,19 +15,26 @@ from .view import view
 
 
 @guarded()
-def undo(state):
+def undo(state, editor=None):
     new, done = require(state).undo()
     if not done:
         gr.Info("Nothing to undo.")
-    return view(new)
+    return view(new, editor)
 
 
 @guarded()
-def redo(state):
+def redo(state, editor=None):
     new, done = require(state).redo()
     if not done:
         gr.Info("Nothing to redo.")
-    return view(new)
+    return view(new, editor)
+
+
+@guarded()
+def go_to_step(state, evt: gr.SelectData, editor=None):
+    """History strip click → that step's image (undos or redos, one click)."""
+    index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+    return view(require(state).go_to(int(index)), editor)
 
 
 def select_alternative(evt: gr.SelectData) -> int:
@@ -35,14 +43,14 @@ def select_alternative(evt: gr.SelectData) -> int:
 
 
 @guarded()
-def use_alternative(state, index):
+def use_alternative(state, index, editor=None):
     """Make alternative ``index`` the current image (one undo step)."""
     state = require(state)
     if index is None or not state.alternatives:
         raise gr.Error("Make alternatives first, then click one in the gallery.")
-    return view(state.use_alternative(int(index)))
+    return view(state.use_alternative(int(index)), editor)
 
 
-def choose_alternative(state, evt: gr.SelectData):
+def choose_alternative(state, evt: gr.SelectData, editor=None):
     """Gallery click → that alternative used at once (click to use)."""
-    return use_alternative(state, select_alternative(evt))
+    return use_alternative(state, select_alternative(evt), editor)

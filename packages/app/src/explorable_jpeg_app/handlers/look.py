@@ -10,6 +10,7 @@ import numpy as np
 from ..display import COMPARE_VIEWS, compare_view, resize_nearest, rgb, to_display
 from ..session import Session
 from .errors import guarded
+from .view import editor_value
 
 
 def compare(state: Session | None, mode: str | None) -> np.ndarray | None:
@@ -20,6 +21,21 @@ def compare(state: Session | None, mode: str | None) -> np.ndarray | None:
     if mode not in COMPARE_VIEWS:
         mode = "current"
     return to_display(compare_view(state.image, state.before, state.plain, mode))
+
+
+@guarded(2)
+def show(state: Session | None, mode: str | None, editor: Any = None) -> tuple:
+    """The compare toggle → the main image (the sketchpad, its strokes kept) and the
+    full-size image in view ``mode``."""
+    if state is None:
+        return None, gr.skip()
+    shown = compare(state, mode)
+    return shown, editor_value(shown, editor)
+
+
+def clear_selection(state: Session | None) -> dict | None:
+    """The sketchpad without strokes (the current image)."""
+    return None if state is None else editor_value(to_display(state.image))
 
 
 def zoom_at(state: Session | None, x: float, y: float, factor: int) -> np.ndarray | None:

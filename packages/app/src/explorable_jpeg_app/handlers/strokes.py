@@ -51,10 +51,26 @@ def strokes(value: Any, shown: tuple[int, int]) -> tuple[np.ndarray | None, np.n
     return mask, colours
 
 
+SELECTIONS: dict[str, str] = {
+    "brush": "the painted pixels",
+    "box": "the rectangle around the strokes (drag one diagonal line)",
+}
+
+
+def box_around(mask: np.ndarray) -> np.ndarray:
+    """The smallest axis-aligned rectangle holding every True pixel of ``mask``, filled."""
+    ys, xs = np.nonzero(mask)
+    out = np.zeros_like(mask)
+    if ys.size:
+        out[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
+    return out
+
+
 def full_resolution_strokes(
-    state: Session, value: Any
+    state: Session, value: Any, selection: str = "brush"
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Mask ``(H, W)`` and scribble image (current image with the strokes painted in)."""
+    """Mask ``(H, W)`` and scribble image (current image with the strokes painted in).
+    ``selection``: ``brush`` (the painted pixels) or ``box`` (the rectangle around them)."""
     h, w = state.code.height, state.code.width
     mask, colours = strokes(value, display_size(h, w))
     if mask is None or colours is None:
@@ -62,4 +78,6 @@ def full_resolution_strokes(
     mask = resize_nearest(mask.astype(np.uint8) * 255, h, w) > 0
     colours = resize_nearest(colours, h, w)
     scribble = np.where(mask[..., None], colours, rgb(state.image))
+    if selection == "box":
+        mask = box_around(mask)
     return mask, scribble

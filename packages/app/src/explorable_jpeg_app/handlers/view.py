@@ -15,7 +15,7 @@ from ..session import Outcome, Session
 
 NO_FILE = "Upload a JPEG (or any image to compress) first, or pick an example."
 # The outputs of every handler that changes what the page shows, in this order.
-VIEW_OUTPUTS = ("state", "plain", "ours", "editor", "badge", "status", "gallery")
+VIEW_OUTPUTS = ("state", "plain", "ours", "editor", "badge", "status", "gallery", "history")
 STATUS = VIEW_OUTPUTS.index("status")
 #: below this relative fall of its loss, a tool "found little room" in the file
 LITTLE_ROOM = 0.10
@@ -46,9 +46,15 @@ def badge_html(report: ej.CheckReport) -> str:
     )
 
 
-def editor_value(image: np.ndarray) -> dict:
-    """The sketchpad's value: the current image as background, no strokes."""
-    return {"background": image, "layers": [], "composite": image}
+def editor_value(image: np.ndarray, keep: Any = None) -> dict:
+    """The sketchpad's value: ``image`` as background, with the strokes of the editor value
+    ``keep`` (the selection stays until the visitor clears it; None: no strokes)."""
+    layers = []
+    if isinstance(keep, dict):
+        layers = [layer for layer in keep.get("layers") or [] if layer is not None]
+        shape = image.shape[:2]
+        layers = [layer for layer in layers if getattr(layer, "shape", (0, 0))[:2] == shape]
+    return {"background": image, "layers": layers, "composite": None if layers else image}
 
 
 def room_left(outcome: Outcome) -> float | None:
@@ -80,7 +86,12 @@ def outcome_text(outcome: Outcome | None) -> str:
         "larger strength, a larger reach or a longer time budget."
     )
     if outcome.changed:
-        return f"**{label}** changed the image{ran}." + (room if little else "")
+        where = ""
+        if outcome.change_inside is not None:
+            where = f" by {outcome.change_inside:.1f} grey levels on average inside the selection"
+            if outcome.change_outside is not None:
+                where += f" ({outcome.change_outside:.1f} outside)"
+        return f"**{label}** changed the image{where}{ran}." + (room if little else "")
     return (
         f"**{label}** found no visible change here{ran}."
         + room
@@ -111,17 +122,27 @@ def gallery(state: Session) -> list[tuple[np.ndarray, str]]:
     return out
 
 
-def view(state: Session | None) -> tuple[Any, ...]:
-    """``(state, plain, ours, editor, badge, status, gallery)`` for the current session."""
+def history(state: Session) -> list[tuple[np.ndarray, str]]:
+    """The history strip: one thumbnail per step, oldest first, the current one marked."""
+    return [
+        (step.thumbnail, f"{k + 1} · {step.caption}" + (" ◀ now" if k == state.position else ""))
+        for k, step in enumerate(state.steps)
+    ]
+
+
+def view(state: Session | None, editor: Any = None) -> tuple[Any, ...]:
+    """``(state, plain, ours, editor, badge, status, gallery, history)`` for the current
+    session; the sketchpad keeps the strokes of ``editor`` (the value it had), if given."""
     if state is None:
-        return (None, None, None, None, "", NO_FILE, [])
+        return (None, None, None, None, "", NO_FILE, [], [])
     ours = to_display(state.image)
     return (
         state,
         to_display(state.plain),
         ours,
-        editor_value(ours),
+        editor_value(ours, editor),
         badge_html(state.check()),
         status_text(state),
         gallery(state),
+        history(state),
     )
