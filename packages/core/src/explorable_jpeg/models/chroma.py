@@ -42,7 +42,7 @@ class ChromaNet(nn.Module):
     ``factors``: ``(fy, fx)``; H, W multiples of 8.
     """
 
-    def __init__(self, config: ChromaNetConfig | None = None, **kwargs) -> None:
+    def __init__(self, config: ChromaNetConfig | None = None, **kwargs: int) -> None:
         super().__init__()
         self.config = config or ChromaNetConfig(**kwargs)
         c = self.config

@@ -42,7 +42,7 @@ def table_channels(table: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 class LumaNet(nn.Module):
     """See module docstring. ``forward(q, table, z) -> coefficients`` on ``(B, 64, h, w)``."""
 
-    def __init__(self, config: LumaNetConfig | None = None, **kwargs) -> None:
+    def __init__(self, config: LumaNetConfig | None = None, **kwargs: int) -> None:
         super().__init__()
         self.config = config or LumaNetConfig(**kwargs)
         c = self.config
