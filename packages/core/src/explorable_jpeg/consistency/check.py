@@ -13,7 +13,7 @@ from explorable_jpeg.consistency.reachability import free_blocks
 from explorable_jpeg.errors import InvalidImageError
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.jpeg.io import read_jpeg
-from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, unquantized_dct8
+from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, bin_excess, unquantized_dct8
 from explorable_jpeg.jpeg.write import as_uint8_image, encode_with_libjpeg
 from explorable_jpeg.ops.color import rgb_to_ycbcr_libjpeg
 
@@ -164,7 +164,7 @@ def check(
     ):
         diff = rc.coefficients != comp.coefficients
         lo, hi = bin_bounds(comp.coefficients, comp.table)
-        excess = np.maximum(np.maximum(lo - t, t - hi), 0) / (8.0 * comp.table)
+        excess = bin_excess(t, lo, hi) / (8.0 * comp.table)
         reports.append(
             ComponentReport(
                 name=COMPONENT_NAMES[i] if code.is_color else "Y",

@@ -12,19 +12,14 @@ import numpy as np
 
 from explorable_jpeg.consistency.reachability import free_blocks, free_bounds
 from explorable_jpeg.jpeg.code import JpegCode
-from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, unquantized_dct8
-
-
-def excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per-coefficient bin excess ``max(0, lo − t, t − hi)`` (elementwise, ``t``'s dtype)."""
-    return np.maximum(lo - t, 0) + np.maximum(t - hi, 0)
+from explorable_jpeg.jpeg.libjpeg.forward import bin_bounds, bin_excess, unquantized_dct8
 
 
 def total_excess(
     t: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis: int | tuple[int, ...] = -1
 ) -> np.ndarray:
     """Bin excess ``Σ max(0, lo − t, t − hi)`` summed over ``axis``."""
-    return excess(t, lo, hi).sum(axis=axis)
+    return bin_excess(t, lo, hi).sum(axis=axis)
 
 
 def out_of_bin_count(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -60,7 +55,7 @@ def image_excess(image: np.ndarray, code: JpegCode) -> list[np.ndarray]:
         unquantized_dct8(image, code), code.components, free_blocks(code), strict=True
     ):
         lo, hi = free_bounds(*bin_bounds(comp.coefficients, comp.table), free)
-        out.append(excess(t, lo, hi))
+        out.append(bin_excess(t, lo, hi))
     return out
 
 

@@ -159,6 +159,12 @@ def bin_bounds(q: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return lo, hi
 
 
+def bin_excess(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How far ``t`` lies outside its bin ``[lo, hi]`` (:func:`bin_bounds`), elementwise in
+    ``t``'s dtype: ``max(0, lo − t, t − hi)`` (0 inside the bin)."""
+    return np.maximum(lo - t, 0) + np.maximum(t - hi, 0)
+
+
 def downsample_libjpeg(plane: ArrayT, fy: int, fx: int) -> ArrayT:
     """libjpeg's integer down-sampling of an int plane whose size is a multiple of (fy, fx)
     (numpy, or an integer torch tensor)."""
