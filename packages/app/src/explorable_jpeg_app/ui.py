@@ -75,6 +75,10 @@ CSS = """
   grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
   grid-auto-rows: minmax(72px, 1fr) !important; }
 .gradio-container, .gradio-container * { overflow-wrap: anywhere; }
+#examples .caption-label, #gallery .caption-label, #history .caption-label,
+#downloads .stem, #downloads .filename, #upload .stem, #upload .filename {
+  white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; max-width: 100% !important; }
 @media (max-width: 700px) {
   .gradio-container { padding: 2px !important; }
   #workspace { flex-direction: column !important; }
@@ -173,7 +177,7 @@ def create_app(
                     elem_id="compare",
                 )
                 editor = gr.ImageEditor(
-                    label="Paint over the region to change",
+                    label="Paint the selection",
                     type="numpy",
                     image_mode="RGBA",
                     format=IMAGE_FORMAT,
@@ -224,7 +228,9 @@ def create_app(
                         if main is not None:
                             made[main.key] = widget(main, "Strength — ")
                         if rest:
-                            with gr.Accordion("Advanced parameters", open=False):
+                            with gr.Accordion(
+                                "Advanced parameters", open=False, elem_id=f"advanced-{name}"
+                            ):
                                 made.update({c.key: widget(c) for c in rest})
                     groups.append(group)
                 widgets = [made[c.key] for c in CONTROLS]  # the apply handler's order
