@@ -110,3 +110,37 @@ def test_render_undo_and_copies_reuse_decodings(dec, code, monkeypatch):
     assert twin.redo() and np.array_equal(twin.image, alt)
     assert ran == [] and snapped == []  # every state above was decoded once, before
     assert twin._renderer._psi[0][1] is ex._renderer._psi[0][1]
+
+
+def test_a_field_only_run_works_on_a_small_crop_with_the_same_result(monkeypatch):
+    """No z iterations: the loss is evaluated on the selection's MCUs + FIELD_MARGIN_BLOCKS
+    (not + MARGIN_BLOCKS) with the same normaliser, so the result is the same."""
+    from explorable_jpeg.explore import optimize as optimize_module
+    from explorable_jpeg.explore.loop import FIELD_MARGIN_BLOCKS, MARGIN_BLOCKS
+    from explorable_jpeg.explore.objectives import VarianceObjective
+    from tests.conftest import natural_image, random_decoder
+
+    small_dec = random_decoder(seed=2, scale=0.1)
+    _, code = compress(natural_image(192, 224, seed=4), quality=10, subsampling="4:2:0")
+    mask = np.zeros((192, 224), dtype=bool)
+    mask[80:120, 96:136] = True
+    shapes: list[tuple[int, int]] = []
+    prepare = VarianceObjective.prepare
+
+    def recording(self, region):
+        shapes.append(region.shape)
+        prepare(self, region)
+
+    monkeypatch.setattr(VarianceObjective, "prepare", recording)
+    images, results = [], []
+    for margin in (FIELD_MARGIN_BLOCKS, MARGIN_BLOCKS):  # the small crop, then the old one
+        monkeypatch.setattr(optimize_module, "FIELD_MARGIN_BLOCKS", margin)
+        ex = Explorer(small_dec, code)
+        res = ex.apply("variance-up", mask, field_iters=15, budget_s=600).result
+        assert res.iterations == 0 and res.field_iterations > 0 and res.improved
+        images.append(ex.image)
+        results.append(res)
+        assert check(code, ex.image).consistent
+    assert shapes == [(112, 112), (192, 224)]  # px 80:120 ± 32, in whole MCUs; all of it
+    assert results[0].loss_best == pytest.approx(results[1].loss_best, rel=1e-5)
+    assert np.array_equal(images[0], images[1])

@@ -43,6 +43,9 @@ LR_DECAY = 5.0
 MAX_LR_DECAYS = 3
 PATIENCE = 3  # iterations without improvement before lr is divided
 MARGIN_BLOCKS = 15
+#: context blocks of the crop when only the field phase runs (no network there: the field
+#: moves the selection's MCUs only, and the objectives read a few pixels around them)
+FIELD_MARGIN_BLOCKS = 4
 Z_HALO_BLOCKS = 1
 CHARBONNIER_EPS = 2 / 255  # the preservation term is smooth below ~2 grey levels
 DEFAULT_BUDGET_S = 30.0

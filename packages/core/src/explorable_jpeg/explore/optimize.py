@@ -8,7 +8,11 @@ field phase (:func:`.field.optimize_field`), and returns every output's full-siz
     L(x) = objective(x) / s + λ · mean_{outside}(ρ(x − x₀)),
 
 ``ρ`` the Charbonnier penalty, ``x₀`` the starting decoding, ``s`` the objective's scale at
-the start and ``λ`` the objective's preservation weight.
+the start and ``λ`` the objective's preservation weight. The mean outside is taken over the
+pixels of the crop with ``margin_blocks`` of context; when only the field phase runs (no z
+iterations, z kept), the crop has :data:`~.loop.FIELD_MARGIN_BLOCKS` only: outside the
+selection's MCUs the output is then exactly ``x₀`` (``ρ = 0``), so ``L`` and its gradient
+are those of the larger crop, for a fraction of the pixels.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import torch
 from explorable_jpeg.consistency.projection import displace
 from explorable_jpeg.explore.field import optimize_field
 from explorable_jpeg.explore.loop import (
+    FIELD_MARGIN_BLOCKS,
     Z_SHARE,
     OptimizeResult,
     Progress,
@@ -36,6 +41,7 @@ from explorable_jpeg.explore.loop import (
 from explorable_jpeg.explore.objectives import Objective, Region
 from explorable_jpeg.explore.objectives._ops import planes_to_rgb
 from explorable_jpeg.explore.objectives.base import ExplorationError
+from explorable_jpeg.explore.objectives.base import Objective as BaseObjective
 from explorable_jpeg.explore.selection import as_mask, bbox, block_mask, dilate, mcu_pixel_mask
 from explorable_jpeg.explore.state import State, stored_field
 from explorable_jpeg.jpeg.code import JpegCode
@@ -120,10 +126,15 @@ def optimize(
     pix = as_mask(mask, ex.shape)
     blocks = block_mask(pix, ex.code.padded_size())
     crop = crop_for(decoder, ex.code, blocks, margin_blocks)
+    n_crop = crop.code.height * crop.code.width  # the normaliser's crop (see the docstring)
+    keeps_z = type(objective).initial_z is BaseObjective.initial_z
+    if use_field and max_iters == 0 and keeps_z and margin_blocks > FIELD_MARGIN_BLOCKS:
+        crop = crop_for(decoder, ex.code, blocks, FIELD_MARGIN_BLOCKS)
     h, w = crop.code.height, crop.code.width
     dev = decoder.device
     bm = torch.as_tensor(blocks[crop.zy, crop.zx], device=dev)
     snapped = bm.repeat_interleave(8, 0).repeat_interleave(8, 1)[:h, :w].float()
+    n_outside = max(n_crop - float(snapped.sum()), 1.0)
     editable = dilate(bm, z_halo_blocks)[None]
     z0 = state.z[:, crop.zy, crop.zx].to(dev)
     field0 = None
@@ -148,7 +159,7 @@ def optimize(
 
         def total_rgb(rgb: torch.Tensor, ref: torch.Tensor = rgb0) -> torch.Tensor:
             keep = (charbonnier(rgb - ref) * outside).sum() / (
-                outside.sum().clamp_min(1) * rgb.shape[0] * rgb.shape[1]
+                n_outside * rgb.shape[0] * rgb.shape[1]
             )
             return objective.loss(rgb) / scale[0] + lam * keep
 
