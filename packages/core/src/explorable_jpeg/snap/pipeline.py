@@ -15,8 +15,11 @@ would change, in stages:
    that still differs, accepting a change only when its total bin excess decreases;
 4. *retry* (:mod:`.refine`) — the MCUs left are snapped again from the fallback planes,
    refined by gradient descent;
-5. *descent* (:mod:`.descent`) — exact moves proposed by the linearised encoder, last, on
-   the edge MCUs.
+5. *descent* (:mod:`.descent`) — exact moves proposed by the linearised encoder, on the
+   edge MCUs;
+6. *interior* (:mod:`.interior`) — last, the MCUs that still differ (at most 16) are snapped
+   again from the pixels nearest a shrunk copy of their bin box (damaged tables or data
+   whose coefficients no stage before gets near).
 
 Large images are snapped in bands of whole MCU rows (:data:`BAND_PIXELS`).
 """
@@ -43,6 +46,7 @@ from explorable_jpeg.snap.continuous import (
 )
 from explorable_jpeg.snap.descent import descend_mcus
 from explorable_jpeg.snap.greedy import greedy_chroma, greedy_luma
+from explorable_jpeg.snap.interior import interior_stage
 from explorable_jpeg.snap.refine import refine, retry_order
 from explorable_jpeg.snap.search import repair_groups
 from explorable_jpeg.snap.tiles import failing_mcus
@@ -176,7 +180,8 @@ def snap(
     img = _retry_from_fallback(
         img, code, failing, fallback, iterations, search_rounds, seed, retry_mcus
     )
-    return descent_stage(img, code)  # last: it never puts more coefficients off, per MCU
+    img = descent_stage(img, code)  # it never puts more coefficients off, per MCU
+    return interior_stage(img, code, failing, seed)  # last: kept only where exact
 
 
 def _retry_from_fallback(
