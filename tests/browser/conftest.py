@@ -13,6 +13,7 @@ import io
 import shutil
 import socket
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -138,10 +139,19 @@ def status(driver) -> str:
     return driver.find_element("css selector", "#status").text
 
 
-def pixels(src: str) -> np.ndarray:
-    """The image an ``<img src>`` shows, as an (H, W, 3) uint8 array (PNG: lossless)."""
-    with urllib.request.urlopen(src, timeout=60) as r:
-        return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB"))
+def pixels(src: str, tries: int = 5) -> np.ndarray:
+    """The image an ``<img src>`` shows, as an (H, W, 3) uint8 array (PNG: lossless).
+    Gradio answered 403 once, right after a page load, for a file it served a moment later:
+    a refused read is tried again (``tries`` in all)."""
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(src, timeout=60) as r:
+                return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB"))
+        except urllib.error.HTTPError as exc:
+            if exc.code != 403 or attempt == tries - 1:
+                raise
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def choose_tool(driver, label: str) -> None:
@@ -158,7 +168,7 @@ def choose_tool(driver, label: str) -> None:
             (
                 o
                 for o in d.find_elements("css selector", "[role='option'], ul.options li")
-                if o.text.strip() == label and o.is_displayed()
+                if o.text.strip().endswith(label) and o.is_displayed()
             ),
             None,
         ),
@@ -168,7 +178,7 @@ def choose_tool(driver, label: str) -> None:
     option.click()
     wait(
         driver,
-        lambda d: d.find_element("css selector", "#tool input").get_attribute("value") == label,
+        lambda d: label in d.find_element("css selector", "#tool input").get_attribute("value"),
         timeout=20,
         what=f"tool {label!r} chosen",
     )
@@ -248,7 +258,7 @@ def stroke_mask(c0: np.ndarray, c1: np.ndarray, shown: np.ndarray) -> np.ndarray
     y0, y1 = longest_run(ink[:, x0:x1].mean(axis=1) > 0.9)
     crop = Image.fromarray(c0[y0:y1, x0:x1]).resize((w, h), Image.BILINEAR)
     mapping_err = np.abs(np.asarray(crop, float) - shown).mean()
-    assert mapping_err < 5, f"image not found on the canvas (mean error {mapping_err:.1f})"
+    assert mapping_err < 8, f"image not found on the canvas (mean error {mapping_err:.1f})"
     painted = np.abs(c1.astype(int) - c0).max(axis=2)[y0:y1, x0:x1] > 30
     stroke = Image.fromarray(painted.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)
     return np.asarray(stroke) > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import open_example, reset_viewport, viewport, wait
+from .conftest import choose_tool, open_example, reset_viewport, set_budget, viewport, wait
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +72,16 @@ def test_desktop_one_screen_image_tool_apply_cancel_visible(app_url, sized, shot
     assert boxes["editor"][0] > boxes["upload"][2], "image not beside the load column"
     assert boxes["apply-btn"][0] > boxes["editor"][2], "tool column not right of the image"
     sized.save_screenshot(str(shots / "layout_1366x768.png"))
+    # the same screen with alternatives (no selection: the whole image), for the README
+    choose_tool(sized, "Random alternatives")
+    set_budget(sized, 2)
+    sized.find_element("css selector", "#apply-btn").click()
+    wait(sized, lambda d: len(d.find_elements("css selector", "#gallery img")) >= 2, 240,
+         "alternatives")  # fmt: skip
+    sized.execute_script("window.scrollTo(0, 0)")
+    after = _boxes(sized, ("apply-btn", "editor"))
+    assert all(box[3] <= height for box in after.values()), after
+    sized.save_screenshot(str(shots / "layout_1366x768_alternatives.png"))
 
 
 def test_phone_width_is_one_column_without_overflow_or_cut_text(app_url, sized, shots):
