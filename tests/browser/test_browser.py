@@ -10,6 +10,7 @@ from explorable_jpeg_app.ui import EXAMPLES_DIR
 from .conftest import (
     badge,
     choose_tool,
+    open_full_size,
     ours_src,
     paint_stroke,
     wait,
@@ -28,8 +29,9 @@ def test_upload_paint_apply_changes_output_and_stays_consistent(app_url, driver,
     driver.save_screenshot(str(shots / "01_opened.png"))
 
     upload.send_keys(str(EXAMPLES_DIR / "mountains_q15.jpg"))
-    wait(driver, lambda d: ours_src(d) and badge(d) == "true", what="decode + badge")
-    before = ours_src(driver)
+    wait(driver, lambda d: badge(d) == "true", what="decode + badge")
+    open_full_size(driver)
+    before = wait(driver, ours_src, 20, "the full-size image")
     driver.save_screenshot(str(shots / "02_decoded.png"))
 
     choose_tool(driver, "Scribble")
