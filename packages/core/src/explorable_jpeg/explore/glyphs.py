@@ -1,43 +1,62 @@
 """Digit targets: render digit d into the selection the way the file allows it best.
 
-For digit ``d`` a glyph coverage ``g ∈ [0, 1]`` (Pillow's bundled font, rendered at 4× and
-averaged down) is drawn into the selection's bounding box at several scales, stroke widths
-and both polarities (then sub-block offsets, for the best of those). The current box gives
-the two colours: *ink* and *paper*, the means of its darkest and lightest quarter. The
-candidate composite is
+For digit ``d`` glyph coverages ``g ∈ [0, 1]`` (Pillow's bundled font, rendered at 4× and
+averaged down) are drawn into the selection's bounding box in two families, in the
+polarity of the digit already there (dark ink on light paper, or light on dark):
+
+* *box* glyphs, centred in the box at a few heights and stroke widths;
+* *fitted* glyphs, whose ink spans the current digit's ink box (the bounding box of the
+  largest connected part of the pixels nearer the ink colour than the paper colour) at
+  a few heights, stroke widths and aspect ratios — the new digit drawn where the old one is,
+  at its size, which is where the file's coefficients leave room for strokes.
+
+The current box gives the two colours: *ink* and *paper*, the means of its darkest and
+lightest quarter. The candidate composite is
 
     t̃ = g · ink' + (1 − g) · b,   b = x̂₀ where x̂₀ is nearer paper than ink, else paper',
 
 with ``ink' = paper + k (ink − paper)`` and ``paper' = paper + (k − 1)(paper − ink)``
 (``k`` = :data:`CONTRAST`, clipped to the RGB cube): the old strokes are painted over a
 little past paper and the new ones drawn a little past ink, so that the projection, which
-keeps only what the file allows, lands as far from the old digit as it can. Then the
-candidate with the least code violation ``V(t̃) = Σ max(0, |DCT(t̃)/M − q| − ½)`` (the
-one the file contradicts least) is kept. As for imprint, ``t = P_C(t̃)`` and ``f(x̂) =
-mean_{p ∈ box} |x̂_p − t_p|₁``; the
-explorer's field phase then reaches it wherever the file allows.
+keeps only what the file allows, lands as far from the old digit as it can.
+
+The candidate kept is the one whose glyph *survives the projection* best while the old
+digit does not: with ``y = gray(P_C(t̃))`` and ``y₀ = gray(x̂₀)`` on the box, ``s = −1``
+for dark ink (``+1`` for light) and ``corr(a, b) = ⟨a − ā, b − b̄⟩ / (‖a − ā‖ ‖b − b̄‖)``,
+
+    score(t̃) = s · corr(y, g) − corr(y, y₀)
+
+(then whole-pixel offsets of the winner, by the same score). The polarity is the one of
+the digit already there (the ink side is the minority of the box). As for imprint, ``t = P_C(t̃)``
+and ``f(x̂) = mean_{p ∈ box} |x̂_p − t_p|₁``; the explorer's field phase then reaches it
+wherever the file allows.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from explorable_jpeg.explore.objectives._ops import bbox, gray
+from explorable_jpeg.consistency.projection import mcu_window
+from explorable_jpeg.explore.objectives._ops import bbox, gray, project_rgb
 from explorable_jpeg.explore.objectives.base import Region
-from explorable_jpeg.explore.objectives.imprint import code_violation
 from explorable_jpeg.explore.objectives.target import TargetObjective
 
 SUPERSAMPLE = 4
-SCALES = (0.75, 0.9, 1.0)  # glyph height as a share of the box height
-STROKES = (0, 1, 2)  # extra stroke width (in box pixels)
+SCALES = (0.75, 0.9, 1.0)  # box glyphs: glyph height as a share of the box height
+STROKES = (0, 1, 2)  # box glyphs: extra stroke width (in box pixels)
+FIT_HEIGHTS = (0.9, 1.0, 1.12)  # fitted glyphs: height as a share of the old ink's
+FIT_STROKES = (0.0, 1.5, 3.0)  # fitted glyphs: extra stroke width (box pixels)
+FIT_ASPECTS = (0.8, 1.0, 1.25)  # fitted glyphs: width / the font's width at that height
 SHIFTS = (-2, 0, 2)  # px offsets tried in y and x (after the shape is chosen)
 QUANTILE = 0.25  # ink / paper: mean of the darkest / lightest quarter
 CONTRAST = 1.5  # ink drawn this much further from paper, old strokes painted past paper
+_RENDER_SIZE = 160  # font size (px) of the master rendering that fitted glyphs resample
 
 
 @functools.lru_cache(maxsize=256)
@@ -57,6 +76,36 @@ def glyph(digit: int, height: int, width: int, scale: float, stroke: int) -> np.
     return a / 255.0
 
 
+@functools.lru_cache(maxsize=1024)
+def fitted_glyph(
+    digit: int, size: tuple[int, int], ink: tuple[int, int, int, int], stroke: float, aspect: float
+) -> np.ndarray:
+    """Coverage ``size = (height, width)`` of ``digit`` whose ink is ``ink[2] − ink[0]`` px
+    tall, ``aspect`` × the font's width at that height, centred on the box ``ink``
+    ``(y0, x0, y1, x1)``, with strokes ``stroke`` px bolder."""
+    height, width = size
+    a0, b0, a1, b1 = ink
+    s, n = SUPERSAMPLE, _RENDER_SIZE
+    tall = max(a1 - a0, 1)
+    font = ImageFont.load_default(size=n)
+    big = Image.new("L", (2 * n, 2 * n), 0)
+    widen = int(round(stroke * n / tall / 2))  # stroke px at the target height, each side
+    ImageDraw.Draw(big).text((n // 2, n // 4), str(int(digit)), fill=255, font=font,
+                             stroke_width=widen, stroke_fill=255)  # fmt: skip
+    box = big.getbbox()
+    if box is None:
+        return np.zeros(size, dtype=np.float32)
+    shape = big.crop(box)
+    gh = tall * s
+    gw = max(1, int(round(shape.width * gh / shape.height * aspect)))
+    shape = shape.resize((gw, gh), Image.Resampling.LANCZOS)
+    canvas = Image.new("L", (width * s, height * s), 0)
+    cy, cx = (a0 + a1) / 2 * s, (b0 + b1) / 2 * s
+    canvas.paste(shape, (int(round(cx - gw / 2)), int(round(cy - gh / 2))))
+    a = np.asarray(canvas, dtype=np.float32).reshape(height, s, width, s).mean(axis=(1, 3))
+    return a / 255.0
+
+
 def ink_and_paper(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean colours ``(C,)`` of the darkest and the lightest quarter of ``rgb (C, h, w)``."""
     g = gray(rgb[None])[0].flatten()
@@ -64,6 +113,75 @@ def ink_and_paper(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     k = max(1, int(len(order) * QUANTILE))
     flat = rgb.flatten(1)
     return flat[:, order[:k]].mean(1), flat[:, order[-k:]].mean(1)
+
+
+def ink_side(rgb: torch.Tensor, dark_ink: bool) -> torch.Tensor:
+    """``(h, w)`` bool: the pixels of ``rgb (C, h, w)`` past the midpoint between paper
+    and ink (:func:`ink_and_paper`) on the ink's side."""
+    g = gray(rgb[None])[0]
+    dark, light = ink_and_paper(gray(rgb[None]))
+    mid = float(dark + light) / 2
+    return g < mid if dark_ink else g > mid
+
+
+def dark_ink_likely(rgb: torch.Tensor) -> bool:
+    """Whether the ink of ``rgb (C, h, w)`` is dark: the dark side is the minority (ink
+    covers less of a digit's box than paper)."""
+    return float(ink_side(rgb, True).float().mean()) <= 0.5
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 8-connected component of a bool ``(h, w)`` mask (breadth-first)."""
+    h, w = mask.shape
+    label = np.zeros((h, w), dtype=np.int32)
+    best, best_size, n = 0, 0, 0
+    for y, x in zip(*np.nonzero(mask), strict=True):
+        if label[y, x]:
+            continue
+        n += 1
+        label[y, x] = n
+        queue, size = [(y, x)], 0
+        while queue:
+            cy, cx = queue.pop()
+            size += 1
+            for ny in range(max(0, cy - 1), min(h, cy + 2)):
+                for nx in range(max(0, cx - 1), min(w, cx + 2)):
+                    if mask[ny, nx] and not label[ny, nx]:
+                        label[ny, nx] = n
+                        queue.append((ny, nx))
+        if size > best_size:
+            best, best_size = n, size
+    return label == best if best else np.zeros_like(mask)
+
+
+def ink_box(rgb: torch.Tensor, dark_ink: bool) -> tuple[int, int, int, int]:
+    """``(y0, x0, y1, x1)`` of the ink in ``rgb (C, h, w)``: the bounding box of the largest
+    connected part of the pixels on the ink's side (:func:`ink_side`; a digit, not the
+    texture around it), or the middle two thirds of the box when there is none."""
+    h, w = rgb.shape[-2:]
+    part = largest_component(ink_side(rgb, dark_ink).cpu().numpy())
+    ys, xs = np.nonzero(part)
+    if len(ys) < 4:
+        return h // 6, w // 6, h - h // 6, w - w // 6
+    return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One candidate: the glyph's family and shape, its offset and its polarity."""
+
+    family: str  # "box" or "fit"
+    shape: tuple  # box: (scale, stroke); fit: (height share, stroke, aspect)
+    dy: int = 0
+    dx: int = 0
+    dark_ink: bool = True
+
+
+def _ncc(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Normalised correlation ``⟨a − ā, b − b̄⟩ / (‖a − ā‖ ‖b − b̄‖)`` (0 when either is flat)."""
+    a, b = a - a.mean(), b - b.mean()
+    den = float(a.norm() * b.norm())
+    return float((a * b).sum()) / den if den > 1e-12 else 0.0
 
 
 class DigitTargetObjective(TargetObjective):
@@ -74,18 +192,31 @@ class DigitTargetObjective(TargetObjective):
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0–9, got {digit}")
         self.digit = int(digit)
-        self.choice: tuple = ()
+        self.choice: Placement | None = None
 
-    def composite(self, region: Region, placement: tuple) -> torch.Tensor:
-        """The candidate composite for ``placement = (scale, stroke, dy, dx, dark_ink)``."""
-        scale, stroke, dy, dx, dark_ink = placement
+    def coverage(self, region: Region, p: Placement) -> torch.Tensor:
+        """The glyph coverage ``(h_box, w_box)`` of placement ``p`` in the selection's box."""
+        y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
+        h, w = y1 - y0, x1 - x0
+        if p.family == "box":
+            scale, stroke = p.shape
+            g = glyph(self.digit, h, w, scale, stroke)
+        else:
+            share, stroke, aspect = p.shape
+            a0, b0, a1, b1 = ink_box(region.rgb0[:, y0:y1, x0:x1], p.dark_ink)
+            c, half = (a0 + a1) / 2, (a1 - a0) * share / 2
+            ink = (max(0, round(c - half)), b0, min(h, round(c + half)), b1)
+            g = fitted_glyph(self.digit, (h, w), ink, stroke, aspect)
+        return torch.roll(torch.as_tensor(g), (p.dy, p.dx), dims=(0, 1))
+
+    def composite(self, region: Region, p: Placement) -> torch.Tensor:
+        """The candidate composite ``t̃`` (module docstring) for placement ``p``."""
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         rgb0 = region.rgb0
         box = rgb0[:, y0:y1, x0:x1]
         dark, light = ink_and_paper(box)
-        ink, paper = (dark, light) if dark_ink else (light, dark)
-        g = torch.as_tensor(glyph(self.digit, y1 - y0, x1 - x0, scale, stroke))
-        g = torch.roll(g, (dy, dx), dims=(0, 1))
+        ink, paper = (dark, light) if p.dark_ink else (light, dark)
+        g = self.coverage(region, p).to(box)
         near_ink = (box - ink[:, None, None]).abs().sum(0) < (
             box - paper[:, None, None]).abs().sum(0)  # fmt: skip
         # exaggerated ink and paper: the projection keeps only what the file allows, so a
@@ -97,18 +228,38 @@ class DigitTargetObjective(TargetObjective):
         comp[:, y0:y1, x0:x1] = g * ink_x[:, None, None] + (1 - g) * b
         return comp
 
-    def choose(self, region: Region) -> tuple:
-        """Coordinate search for the least code violation: shape and polarity at the box
-        centre first, then the offset."""
+    def score(self, region: Region, p: Placement) -> float:
+        """``s · corr(y, g) − corr(y, y₀)`` on the box (module docstring): how much of the
+        glyph the file lets through, less how much of the old digit it keeps. Only the MCUs
+        around the box are projected."""
         box = bbox(region.pixel_mask > 0)
+        y0, x0, y1, x1 = box
+        win, ys, xs = mcu_window(region.code, box)
+        comp = self.composite(region, p)[:, ys, xs]
+        proj = gray(project_rgb(comp.clamp(0, 1), win)[None])[0]
+        seen = proj[y0 - ys.start : y1 - ys.start, x0 - xs.start : x1 - xs.start]
+        g = self.coverage(region, p).to(seen)
+        old = gray(region.rgb0[None])[0][y0:y1, x0:x1].to(seen)
+        return (-1.0 if p.dark_ink else 1.0) * _ncc(seen, g) - _ncc(seen, old)
 
-        def violation(p: tuple) -> float:
-            return code_violation(self.composite(region, p), region, box)
+    def candidates(self, region: Region) -> list[Placement]:
+        """Every shape of both families at the box centre, in the polarity of the digit
+        already there (:func:`dark_ink_likely`)."""
+        y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
+        dark = dark_ink_likely(region.rgb0[:, y0:y1, x0:x1])
+        out = [Placement("box", s, dark_ink=dark) for s in itertools.product(SCALES, STROKES)]
+        shapes = itertools.product(FIT_HEIGHTS, FIT_STROKES, FIT_ASPECTS)
+        return out + [Placement("fit", s, dark_ink=dark) for s in shapes]
 
-        shapes = itertools.product(SCALES, STROKES, (True, False))
-        scale, stroke, dark_ink = min(shapes, key=lambda s: violation((s[0], s[1], 0, 0, s[2])))
-        offsets = [(scale, stroke, dy, dx, dark_ink) for dy in SHIFTS for dx in SHIFTS]
-        return min(offsets, key=lambda p: (violation(p), abs(p[2]) + abs(p[3])))
+    def choose(self, region: Region) -> Placement:
+        """The shape with the best score, then its best offset."""
+        best = max(self.candidates(region), key=lambda p: self.score(region, p))
+        shifted = [
+            Placement(best.family, best.shape, dy, dx, best.dark_ink)
+            for dy in SHIFTS
+            for dx in SHIFTS
+        ]
+        return max(shifted, key=lambda p: (self.score(region, p), -abs(p.dy) - abs(p.dx)))
 
     def prepare(self, region: Region) -> None:
         super().prepare(region)
