@@ -557,6 +557,8 @@ def test_status_after_apply_says_which_tool_ran_and_how_far_it_got(loaded):
     little = h.outcome_text(Outcome("variance-up", True, 1.0, 0.97, 12, 2.0, 0.5))
     assert "little room" in little and "(-3%)" in little and "reach 0.50" in little
     assert "little room" not in h.outcome_text(Outcome("variance-up", True, 1.0, 0.5, 12, 2.0))
+    whole = h.outcome_text(Outcome("random", True, -0.55, -0.62, 1, 2.0, 0.0, 3.25))
+    assert "3.2 grey levels on average over the image" in whole and "%" not in whole
 
 
 def test_strokes_stay_after_apply_undo_and_a_step_until_cleared(loaded):

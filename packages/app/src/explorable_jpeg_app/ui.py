@@ -74,7 +74,7 @@ CSS = """
 #examples .grid-container, #gallery .grid-container, #history .grid-container {
   grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
   grid-auto-rows: minmax(72px, 1fr) !important; }
-.gradio-container, .gradio-container * { overflow-wrap: anywhere; }
+#intro, #status, #tool-help, #badge { overflow-wrap: anywhere; }
 #examples .caption-label, #gallery .caption-label, #history .caption-label,
 #downloads .stem, #downloads .filename, #upload .stem, #upload .filename {
   white-space: normal !important; overflow: visible !important;
@@ -184,7 +184,7 @@ def create_app(
                     sources=(),
                     transforms=(),
                     layers=False,
-                    height=470,
+                    height=410,
                     brush=gr.Brush(default_size=12, colors=BRUSH_COLOURS, default_color="#e53935"),
                     eraser=gr.Eraser(default_size=16),
                     elem_id="editor",
@@ -192,7 +192,7 @@ def create_app(
                 gallery = gr.Gallery(
                     label="What could this be? Alternatives, best first, with their scores — "
                     "click one to use it",
-                    columns=6,
+                    columns=4,
                     height=150,
                     fit_columns=False,
                     allow_preview=False,

@@ -73,10 +73,10 @@ def outcome_text(outcome: Outcome | None) -> str:
     ran = ""
     fall = room_left(outcome)
     if outcome.iterations is not None and outcome.loss_start is not None:
+        pct = "" if fall is None else f" ({-100 * fall:+.0f}%)"
         ran = (
-            f": loss {outcome.loss_start:.4g} → {outcome.loss_best:.4g}"
-            f" ({-100 * (fall or 0.0):+.0f}%) in {outcome.iterations} iterations, "
-            f"{outcome.seconds or 0.0:.1f} s"
+            f": loss {outcome.loss_start:.4g} → {outcome.loss_best:.4g}{pct}"
+            f" in {outcome.iterations} iterations, {outcome.seconds or 0.0:.1f} s"
         )
         if outcome.reach is not None:
             ran += f", reach {outcome.reach:.2f}"
@@ -87,10 +87,11 @@ def outcome_text(outcome: Outcome | None) -> str:
     )
     if outcome.changed:
         where = ""
-        if outcome.change_inside is not None:
+        if outcome.change_inside is not None and outcome.change_outside is None:
+            where = f" by {outcome.change_inside:.1f} grey levels on average over the image"
+        elif outcome.change_inside is not None:
             where = f" by {outcome.change_inside:.1f} grey levels on average inside the selection"
-            if outcome.change_outside is not None:
-                where += f" ({outcome.change_outside:.1f} outside)"
+            where += f" ({outcome.change_outside:.1f} outside)"
         return f"**{label}** changed the image{where}{ran}." + (room if little else "")
     return (
         f"**{label}** found no visible change here{ran}."
