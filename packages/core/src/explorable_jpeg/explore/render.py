@@ -1,33 +1,22 @@
-"""Decoding explorer states without full-image work where only a region changed.
+"""Decoding explorer states once: a cache of network outputs and decodings.
 
-A state ``s = (z, d)`` decodes to ``x(s) = snap(P_C(ψ(q, z) + d))`` (:mod:`.state`). An
-edit changes z and d only near the selection, so :class:`Renderer` decodes a new state from
-the one decoded before it:
+A state ``s = (z, d)`` decodes to ``x(s) = snap(P_C(ψ(q, z) + d))`` (:mod:`.state`).
+:class:`Renderer` keeps the network outputs ``ψ`` by ``z`` and the decoded states (planes and
+image) up to :data:`CACHE_BYTES`, so that rendering alternatives, undo, redo and copies of an
+explorer decode nothing twice, and a field-only change reuses ``ψ``.
 
-1. **network** — where z changed (blocks ``D``), ``ψ`` is recomputed on the MCU-aligned
-   crop ``dilate(D, 2h)`` and pasted back on ``dilate(D, h)``, ``h`` = :data:`HALO_BLOCKS`
-   (the rest of ``ψ`` is the cached decoding's). The networks' nominal receptive field
-   (luma 22 + chroma 8 blocks) is far wider than their measured influence: on a
-   1024×768 photo at quality 10 a crop's planes differ from the whole image's by
-   ≤ 4.6·10⁻⁵ grey levels (float summation order) at ≥ 15 blocks from the crop's border;
-2. **projection** — ``P_C`` works MCU by MCU (the chroma box average stays inside an MCU),
-   so it is recomputed only on the MCUs where ``ψ + d`` changed, on that window's exact
-   code (:meth:`~explorable_jpeg.jpeg.code.JpegCode.crop_mcus`);
-3. **snap** — libjpeg encodes every MCU from its own pixels, so only the MCUs whose
-   planes changed are snapped (on the window's code) and pasted into the previous image;
-   every other MCU keeps its pixels, which already re-encode exactly.
-
-Each step falls back to the whole image when its crop would cover more than
-:data:`FULL_SHARE` of it. The result re-encodes to the code exactly as the whole-image
-decode does; its pixels equal the whole-image decode's wherever snap's round-0 rounding is
-not within ~10⁻⁴ of a half grey level (tests/core/test_render.py measures it).
+Every decoding is of the whole image, so the image of a state is a function of the state
+alone — not of the states decoded before it — and an exploration file reads back bit for
+bit. (Decoding only the changed MCUs was tried: the network's crop differs from the whole
+image's by ~10⁻⁵ grey levels, and neither the closed-form projection with its gamut clip nor
+snap's search and capped repair stages are MCU-local, so a state's pixels then depended on
+the path to it by one grey level here and there.)
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
 
 import numpy as np
 import torch
@@ -35,33 +24,26 @@ import torch
 from explorable_jpeg.consistency.projection import displace
 from explorable_jpeg.decoding.decoder import Decoder
 from explorable_jpeg.decoding.plain import component_planes_plain
-from explorable_jpeg.explore.selection import bbox
 from explorable_jpeg.explore.state import State
 from explorable_jpeg.jpeg.code import JpegCode
 from explorable_jpeg.snap.pipeline import snap
 
 logger = logging.getLogger(__name__)
 
-HALO_BLOCKS = 16
-"""Blocks of context around a changed region that make a crop's network output equal to
-the whole image's up to float noise (measured ≤ 4.6·10⁻⁵ grey levels at 15 blocks)."""
-
-FULL_SHARE = 0.5
-"""A crop covering more than this share of the image is replaced by the whole image."""
-
 CACHE_BYTES = 256 * 2**20
 """Memory the cached network outputs and decodings may hold (at least one of each)."""
 
-McuBox = tuple[int, int, int, int]  # MCU rows r0:r1, columns c0:c1
+
+def same_field(a: State, b: State) -> bool:
+    """Whether two states have equal fields (``None`` only equals ``None``)."""
+    if a.field is None or b.field is None:
+        return a.field is None and b.field is None
+    return torch.equal(a.field, b.field)
 
 
 def same_state(a: State, b: State) -> bool:
     """Whether two states decode to the same image (equal z and equal fields)."""
-    if not torch.equal(a.z, b.z):
-        return False
-    if a.field is None or b.field is None:
-        return a.field is None and b.field is None
-    return torch.equal(a.field, b.field)
+    return torch.equal(a.z, b.z) and same_field(a, b)
 
 
 def _nbytes(*tensors: torch.Tensor | np.ndarray) -> int:
@@ -82,8 +64,7 @@ class _Decoded:
 
 
 class Renderer:
-    """Decodes states of one code, reusing the decoding of the current state (see the
-    module docstring). Cached tensors are never modified in place, so copies of a
+    """Decodes states of one code, each once (see the module docstring). Cached tensors are never modified in place, so copies of a
     renderer (``copy.deepcopy``, as the app's sessions do) share them."""
 
     def __init__(self, decoder: Decoder, code: JpegCode, cache_bytes: int = CACHE_BYTES):
@@ -99,35 +80,6 @@ class Renderer:
         new.code = copy.deepcopy(self.code, memo)
         new._psi, new._states = list(self._psi), list(self._states)
         return new
-
-    # ------------------------------------------------------------------ geometry
-    def _mcu_box(self, blocks: torch.Tensor, pad: int) -> McuBox:
-        """MCU rows/columns covering the ``True`` blocks ``(by, bx)`` grown by ``pad`` blocks."""
-        mh, mw = self.code.mcu_size
-        rows, cols = self.code.mcu_grid
-        by0, bx0, by1, bx1 = bbox(blocks)
-        r0, c0 = max(0, (by0 - pad) * 8 // mh), max(0, (bx0 - pad) * 8 // mw)
-        r1 = min(rows, math.ceil((by1 + pad) * 8 / mh))
-        c1 = min(cols, math.ceil((bx1 + pad) * 8 / mw))
-        return r0, c0, r1, c1
-
-    def _pixels(self, box: McuBox) -> tuple[slice, slice]:
-        mh, mw = self.code.mcu_size
-        r0, c0, r1, c1 = box
-        h, w = self.code.height, self.code.width
-        return slice(r0 * mh, min(r1 * mh, h)), slice(c0 * mw, min(c1 * mw, w))
-
-    def _share(self, box: McuBox) -> float:
-        rows, cols = self.code.mcu_grid
-        return (box[2] - box[0]) * (box[3] - box[1]) / (rows * cols)
-
-    def _mcus_changed(self, diff: torch.Tensor) -> torch.Tensor:
-        """``(rows, cols)`` bool: MCUs holding a ``True`` pixel of ``diff (H, W)``."""
-        mh, mw = self.code.mcu_size
-        rows, cols = self.code.mcu_grid
-        pad = torch.zeros((rows * mh, cols * mw), dtype=torch.bool)
-        pad[: diff.shape[0], : diff.shape[1]] = diff
-        return pad.reshape(rows, mh, cols, mw).any(3).any(1)
 
     # ------------------------------------------------------------------ caches
     def _trim(self) -> None:
@@ -147,41 +99,10 @@ class Renderer:
             if torch.equal(zc, z):
                 self._psi.append(self._psi.pop(k))
                 return psi
-        if self._psi:  # from the cached output whose z differs on the fewest blocks
-            diffs = [(zc != z).any(0) for zc, _ in self._psi]
-            k = min(range(len(diffs)), key=lambda i: int(diffs[i].sum()))
-            psi = self._patched_psi(z, self._psi[k][1], diffs[k])
-        else:
-            with torch.inference_mode():
-                psi = self.decoder.decode_planes(self.code, z).float().cpu()
+        with torch.inference_mode():
+            psi = self.decoder.decode_planes(self.code, z).float().cpu()
         self._remember_psi(z, psi)
         return psi
-
-    def _patched_psi(
-        self, z: torch.Tensor, base: torch.Tensor, changed: torch.Tensor
-    ) -> torch.Tensor:
-        """``base`` with ``dilate(changed, h)`` decoded again, on a crop of
-        ``dilate(changed, 2h)`` (the whole image when that crop would cover more than
-        :data:`FULL_SHARE` of it); outside, ``base`` is kept bit for bit."""
-        if not bool(changed.any()):
-            return base
-        crop_box = self._mcu_box(changed, 2 * HALO_BLOCKS)
-        if self._share(crop_box) > FULL_SHARE:
-            crop_box = (0, 0, *self.code.mcu_grid)
-        crop = self.code.crop_mcus(*crop_box)
-        cys, cxs = self._pixels(crop_box)
-        zb = self.decoder.z_shape(crop)
-        zy0, zx0 = cys.start // 8, cxs.start // 8
-        with torch.inference_mode():
-            zc = z[:, zy0 : zy0 + zb[1], zx0 : zx0 + zb[2]].to(self.decoder.device)
-            part = self.decoder.decode_planes(crop, zc).float().cpu()
-        ys, xs = self._pixels(self._mcu_box(changed, HALO_BLOCKS))
-        out = base.clone()
-        out[:, ys, xs] = part[:, ys.start - cys.start : ys.stop - cys.start,
-                              xs.start - cxs.start : xs.stop - cxs.start]  # fmt: skip
-        logger.debug("network on %dx%d px, pasted %dx%d", crop.width, crop.height,
-                     xs.stop - xs.start, ys.stop - ys.start)  # fmt: skip
-        return out
 
     # ------------------------------------------------------------------ projection, snap
     def _find(self, state: State) -> _Decoded | None:
@@ -200,51 +121,17 @@ class Renderer:
             return displace(psi.double(), field.double(), code).float()
 
     def _decode(self, state: State) -> _Decoded:
-        """``ψ`` and ``P`` of ``state`` (no image yet), from the current decoding's."""
+        """``ψ`` and ``P`` of ``state`` (no image yet); the current decoding's planes and
+        image when neither ``ψ`` nor the field differ from it."""
         psi = self.network_planes(state.z)
         ref = self.current
-        if ref is None:  # nothing to start from: the whole image
-            return _Decoded(state, psi, self._project(psi, state.field, self.code))
-        shape = psi.shape
-        moved = psi != ref.psi
-        if state.field is not None or ref.state.field is not None:
-            moved |= state.field_or_zeros(shape) != ref.state.field_or_zeros(shape)
-        moved = moved.any(0)
-        if not bool(moved.any()):
+        if ref is not None and psi is ref.psi and same_field(state, ref.state):
             return _Decoded(state, psi, ref.planes, ref.image)
-        box = self._mcu_box_of(self._mcus_changed(moved))
-        ys, xs = self._pixels(box)
-        window = self.code.crop_mcus(*box)
-        field = None if state.field is None else state.field[:, ys, xs]
-        planes = ref.planes.clone()
-        planes[:, ys, xs] = self._project(psi[:, ys, xs].contiguous(), field, window)
-        return _Decoded(state, psi, planes)
+        return _Decoded(state, psi, self._project(psi, state.field, self.code))
 
     def _snapped(self, d: _Decoded) -> np.ndarray:
-        """The image of ``d``: the current image with the MCUs whose planes changed
-        snapped again (all of them when there is no current image)."""
-        ref = self.current
-        if ref is None or ref.image is None:
-            return snap(d.planes.double().numpy(), self.code, fallback=component_planes_plain)
-        changed = self._mcus_changed((d.planes != ref.planes).any(0))
-        if not bool(changed.any()):
-            return ref.image
-        box = self._mcu_box_of(changed)
-        ys, xs = self._pixels(box)
-        window = self.code.crop_mcus(*box)
-        part = snap(d.planes[:, ys, xs].double().numpy(), window, fallback=component_planes_plain)
-        r0, c0, r1, c1 = box
-        mh, mw = self.code.mcu_size
-        keep = changed[r0:r1, c0:c1].numpy()
-        pix = np.repeat(np.repeat(keep, mh, 0), mw, 1)[: part.shape[0], : part.shape[1]]
-        image = ref.image.copy()
-        image[ys, xs][pix] = part[pix]
-        logger.debug("snapped %d of %d MCUs", int(changed.sum()), changed.numel())
-        return image
-
-    def _mcu_box_of(self, mcus: torch.Tensor) -> McuBox:
-        r0, c0, r1, c1 = bbox(mcus)
-        return r0, c0, r1, c1
+        """The image of ``d``: the whole image snapped."""
+        return snap(d.planes.double().numpy(), self.code, fallback=component_planes_plain)
 
     # ------------------------------------------------------------------ public
     def _decoded(self, state: State) -> _Decoded:
