@@ -64,8 +64,9 @@ class _Decoded:
 
 
 class Renderer:
-    """Decodes states of one code, each once (see the module docstring). Cached tensors are never modified in place, so copies of a
-    renderer (``copy.deepcopy``, as the app's sessions do) share them."""
+    """Decodes states of one code, each once (see the module docstring). Cached tensors
+    are never modified in place, so copies of a renderer (``copy.deepcopy``, as the app's
+    sessions do) share them."""
 
     def __init__(self, decoder: Decoder, code: JpegCode, cache_bytes: int = CACHE_BYTES):
         self.decoder, self.code = decoder, code
