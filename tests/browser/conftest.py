@@ -139,19 +139,24 @@ def status(driver) -> str:
     return driver.find_element("css selector", "#status").text
 
 
-def pixels(src: str, tries: int = 5) -> np.ndarray:
-    """The image an ``<img src>`` shows, as an (H, W, 3) uint8 array (PNG: lossless).
-    Gradio answered 403 once, right after a page load, for a file it served a moment later:
-    a refused read is tried again (``tries`` in all)."""
+def fetch(src: str, tries: int = 5) -> bytes:
+    """The bytes the page's ``src`` (an image, a download link) serves. Gradio answered 403
+    once, right after a page load, for a file it served a moment later: a refused read is
+    tried again (``tries`` in all)."""
     for attempt in range(tries):
         try:
             with urllib.request.urlopen(src, timeout=60) as r:
-                return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB"))
+                return r.read()
         except urllib.error.HTTPError as exc:
             if exc.code != 403 or attempt == tries - 1:
                 raise
             time.sleep(1.0)
     raise AssertionError("unreachable")
+
+
+def pixels(src: str, tries: int = 5) -> np.ndarray:
+    """The image an ``<img src>`` shows, as an (H, W, 3) uint8 array (PNG: lossless)."""
+    return np.asarray(Image.open(io.BytesIO(fetch(src, tries))).convert("RGB"))
 
 
 def choose_tool(driver, label: str) -> None:
