@@ -130,6 +130,26 @@ def test_export_writes_png_z_and_exploration_that_load_back(loaded, tmp_path):
     assert h.export(None) is None
 
 
+def test_the_z_map_download_is_compressed_and_reads_back_bit_identical(loaded, tmp_path):
+    """The z map of a state with a dense z (a random alternative in use): no larger than
+    the exploration file of the same state (which holds that z compressed and more), below
+    90% of the raw float32 z, and the same bits when read back (``decode --z``)."""
+    import torch
+
+    apply_tool = h.make_apply()
+    view = apply_tool(loaded[STATE], "random", None, **tool_args("random", n=2), progress=None)
+    state = h.use_alternative(view[STATE], 1)[STATE]
+    z = state.explorer.z
+    assert float(z.abs().max()) > 0  # a dense z: the hard case for compression
+    png, zfile, exploration, _ = (Path(p) for p in h.export(state, tmp_path))
+    size, raw = zfile.stat().st_size, 4 * z.numel()
+    print(f"z map {size} B, exploration file {exploration.stat().st_size} B, raw z {raw} B")
+    assert size <= exploration.stat().st_size
+    assert size < 0.9 * raw
+    back = load_z(zfile, state.code, state.decoder.z_shape(state.code))
+    assert torch.equal(back, z.detach().float().cpu())
+
+
 def test_exploration_of_another_jpeg_is_refused_and_state_kept(load, loaded, tmp_path):
     other = load(None, str(FIXTURES / "base_small.jpg"), 15, "4:2:0", progress=None)
     foreign = Path(h.export(other[STATE], tmp_path)[2])

@@ -11,7 +11,8 @@ edits gives about 0.1 MB, where format 2 took 11 MB.
 
 Format 2 (tensors ``z`` / ``field`` for the current state, ``undo.<k>.z`` /
 ``undo.<k>.field``, ``redo.<k>.…``, ``alt.<k>.…``, full-size float16 fields), format 1 (z
-only, tensors ``undo.<k>``) and z files (``decode --z-out``: one tensor ``z``) are read too.
+only, tensors ``undo.<k>``) and z files (``decode --z-out``, :mod:`explorable_jpeg.decoding.zfile`:
+one compressed tensor ``z.zlib``, or one float tensor ``z`` in older ones) are read too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorable_jpeg.decoding.zfile import code_fingerprint
+from explorable_jpeg.decoding.zfile import code_fingerprint, read_z_tensors
 from explorable_jpeg.errors import ExplorationFileError
 from explorable_jpeg.explore.packing import BlobWriter, TilePool, read_blob
 from explorable_jpeg.explore.state import FIELD_DTYPE, History, State
@@ -161,14 +162,18 @@ def read_exploration(
         ) from None
     fingerprint = code_fingerprint(code)
     if "exploration" not in raw:  # a z file written by `decode --z-out` / save_z
-        if set(tensors) != {"z"}:
+        try:
+            z = read_z_tensors(tensors, raw) if len(tensors) == 1 else None
+        except ValueError as exc:
+            raise ExplorationFileError(f"corrupt z file {name}: {exc}") from None
+        if z is None:
             raise ExplorationFileError(
                 f"{name} is neither an exploration file (Explorer.save, the app's download) "
                 "nor a z file (decode --z-out): it has no 'exploration' metadata"
             )
         if raw.get("fingerprint") not in (None, fingerprint):
             raise ExplorationFileError(f"{name} belongs to another JPEG (fingerprint mismatch)")
-        return State(tensors["z"].float()), [], [], {}
+        return State(z.float()), [], [], {}
     try:
         meta: Any = json.loads(raw["exploration"])
     except ValueError:
