@@ -3,6 +3,8 @@ polarity is the digit's, and the chosen target shows the new digit and not the o
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -82,8 +84,9 @@ def test_target_moves_toward_the_new_digit(dark):
     assert obj.choice is not None and obj.choice.dark_ink == dark
     y0, x0, y1, x1 = BOX
     sign = -1.0 if dark else 1.0
-    g3 = obj.coverage(r, obj.choice).float()
-    g1 = DigitTargetObjective(1).coverage(r, obj.choice).float()
+    reader = dataclasses.replace(obj.choice, face="sans")  # the two glyphs in one face
+    g3 = obj.coverage(r, reader).float()
+    g1 = DigitTargetObjective(1).coverage(r, reader).float()
 
     def lean(rgb: torch.Tensor) -> float:  # > 0: more like the 3
         y = gray(rgb[None])[0][y0:y1, x0:x1]

@@ -18,8 +18,15 @@ from JPEG, inside a loosely drawn box):
 - blur: Gaussian σ ∈ [0, 1.3] px;
 - JPEG: with p = ½, compressed with PIL at quality 5–60 at a random size 24–64 px.
 
-Loss: cross-entropy, label smoothing 0.05; AdamW, one-cycle cosine LR. Reports held-out
-accuracy on clean test digits and on augmented ones (fixed seed), and writes the card.
+Printed digits (``--pool``, made by :mod:`explorable_jpeg_train.digit_pool`): real JPEG
+files of digits printed on photos and real consistency projections of the digit tool's
+candidates, with soft labels ``q``. A share ``--pool-share`` of every batch comes from the
+pool (shifted by up to 2 px, light noise); its last 10% is held out.
+
+Loss: cross-entropy, ``−Σ_k q_k log p_k`` (handwritten: one-hot with label smoothing 0.05;
+pool: ``q = λ e_new + (1 − λ) e_old``); AdamW, one-cycle cosine LR, optionally starting
+from ``--init`` weights. Reports held-out accuracy on clean test digits, on augmented ones
+(fixed seed) and on the pool's held-out plain decodings, and writes the card.
 """
 
 from __future__ import annotations
@@ -132,12 +139,39 @@ def augment(digits: np.ndarray, size: int, rng: np.random.Generator) -> torch.Te
     return x
 
 
+def load_pool(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs (N, 1, S, S), soft labels (N, 10))`` of a :mod:`.digit_pool` file."""
+    z = np.load(path)
+    x = torch.from_numpy(z["x"].astype(np.float32))[:, None]
+    lam = torch.from_numpy(z["lam"].astype(np.float32))
+    q = torch.zeros(len(x), 10)
+    q[torch.arange(len(x)), torch.from_numpy(z["old"].astype(np.int64))] += 1 - lam
+    q[torch.arange(len(x)), torch.from_numpy(z["new"].astype(np.int64))] += lam
+    return x, q
+
+
+def pool_batch(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Pool inputs shifted by up to 2 px (edge-replicated) with Gaussian noise σ ≤ 0.02."""
+    b, _, s, _ = x.shape
+    pad = F.pad(x, (2, 2, 2, 2), mode="replicate")
+    dy, dx = rng.integers(0, 5, b), rng.integers(0, 5, b)
+    out = torch.stack([pad[i, :, dy[i] : dy[i] + s, dx[i] : dx[i] + s] for i in range(b)])
+    sigma = torch.from_numpy(rng.uniform(0, 0.02, b).astype(np.float32))[:, None, None, None]
+    return out + sigma * torch.randn_like(out)
+
+
 def evaluate(net: DigitNet, x: torch.Tensor, y: np.ndarray) -> float:
     """Accuracy of ``net`` on inputs ``(N, 1, S, S)``."""
     net.eval()
     with torch.no_grad():
         pred = torch.cat([net.forward_square(c).argmax(-1) for c in x.split(500)])
     return float((pred.numpy() == y).mean())
+
+
+def pool_accuracy(net: DigitNet, x: torch.Tensor, q: torch.Tensor) -> float:
+    """Accuracy on the pool's plain decodings (λ = 0: the printed digit itself)."""
+    plain = q.max(-1).values > 0.999
+    return evaluate(net, x[plain], q[plain].argmax(-1).numpy())
 
 
 def clean_inputs(digits: np.ndarray, size: int) -> torch.Tensor:
@@ -183,14 +217,23 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--pool", default=None, help="printed-digit pool (.npz, digit_pool)")
+    p.add_argument("--pool-share", type=float, default=0.5)
+    p.add_argument("--init", default=None, help="weights folder to start from")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     tx, ty, vx, vy = load_digits(args.data)
-    net = DigitNet(DigitNetConfig())
+    net = DigitNet.from_pretrained(args.init) if args.init else DigitNet(DigitNetConfig())
     size = net.config.size
+    px, pq = load_pool(args.pool) if args.pool else (torch.zeros(0, 1, size, size), None)
+    n_hold = len(px) // 10
+    ptx, ptq, pvx, pvq = px[: len(px) - n_hold], pq, px[len(px) - n_hold :], pq
+    if pq is not None:
+        ptq, pvq = pq[: len(px) - n_hold], pq[len(px) - n_hold :]
+    n_pool = int(round(args.batch * args.pool_share)) if args.pool else 0
     n_params = sum(p.numel() for p in net.parameters())
     logger.info("train %d, test %d digits; %d parameters", len(tx), len(vx), n_params)
     test_aug = augment(vx, size, np.random.default_rng(12345))
@@ -205,20 +248,25 @@ def main() -> None:
         )
         for group in opt.param_groups:
             group["lr"] = lr
-        idx = rng.integers(0, len(tx), args.batch)
+        idx = rng.integers(0, len(tx), args.batch - n_pool)
         x = augment(tx[idx], size, rng)
         net.train()
         loss = F.cross_entropy(
             net.forward_square(x), torch.from_numpy(ty[idx]), label_smoothing=0.05
-        )
+        ) * (1 - n_pool / args.batch)
+        if n_pool:
+            j = rng.integers(0, len(ptx), n_pool)
+            logp = net.forward_square(pool_batch(ptx[j], rng)).log_softmax(-1)
+            loss = loss - (ptq[j] * logp).sum(-1).mean() * (n_pool / args.batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
         if step % 200 == 0:
             acc = evaluate(net, test_aug, vy)
-            logger.info("step %d  %.0fs  loss %.3f  lr %.2e  held-out aug acc %.3f",
-                        step, time.time() - t0, loss.item(), lr, acc)  # fmt: skip
+            pacc = pool_accuracy(net, pvx, pvq) if n_pool else float("nan")
+            logger.info("step %d  %.0fs  loss %.3f  lr %.2e  held-out aug acc %.3f  pool %.3f",
+                        step, time.time() - t0, loss.item(), lr, acc, pacc)  # fmt: skip
     clean, aug = evaluate(net, test_clean, vy), evaluate(net, test_aug, vy)
     logger.info("done: %d steps; held-out accuracy clean %.4f, augmented %.4f", step, clean, aug)
     net.save_pretrained(args.out, card=card(clean, aug, args, n_params, step))

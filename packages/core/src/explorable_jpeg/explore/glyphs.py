@@ -34,18 +34,22 @@ wherever the file allows.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from safetensors import safe_open
 
 from explorable_jpeg.consistency.projection import mcu_window
 from explorable_jpeg.explore.objectives._ops import bbox, gray, project_rgb
 from explorable_jpeg.explore.objectives.base import Region
 from explorable_jpeg.explore.objectives.target import TargetObjective
+from explorable_jpeg.models.digit import DigitNet
 
 SUPERSAMPLE = 4
 SCALES = (0.75, 0.9, 1.0)  # box glyphs: glyph height as a share of the box height
@@ -56,6 +60,7 @@ FIT_ASPECTS = (0.8, 1.0, 1.25)  # fitted glyphs: width / the font's width at tha
 SHIFTS = (-2, 0, 2)  # px offsets tried in y and x (after the shape is chosen)
 QUANTILE = 0.25  # ink / paper: mean of the darkest / lightest quarter
 CONTRAST = 1.5  # ink drawn this much further from paper, old strokes painted past paper
+CLASSIFIER_WEIGHT = 0.0  # w: weight of the classifier's log p_d(y) in the score
 _RENDER_SIZE = 160  # font size (px) of the master rendering that fitted glyphs resample
 
 
@@ -76,26 +81,52 @@ def glyph(digit: int, height: int, width: int, scale: float, stroke: int) -> np.
     return a / 255.0
 
 
-@functools.lru_cache(maxsize=1024)
+FACES = ("sans", "serif", "mono")  # Pillow's Aileron; DejaVu Serif, DejaVu Sans Mono Bold
+_FACES_FILE = Path(__file__).with_name("glyph_faces.safetensors")
+
+
+@functools.lru_cache(maxsize=32)
+def face_master(face: str, digit: int) -> Image.Image:
+    """White-on-black coverage of ``digit`` in ``face``, cropped to its ink: ``"sans"`` is
+    Pillow's bundled Aileron (rendered at :data:`_RENDER_SIZE`); the others are the masks of
+    ``glyph_faces.safetensors`` (``python -m explorable_jpeg_train.tools.glyph_faces``)."""
+    if face == "sans":
+        n = _RENDER_SIZE
+        big = Image.new("L", (2 * n, 2 * n), 0)
+        ImageDraw.Draw(big).text((n // 2, n // 4), str(int(digit)), fill=255,
+                                 font=ImageFont.load_default(size=n))  # fmt: skip
+        box = big.getbbox()
+        return big.crop(box) if box is not None else big
+    if face not in FACES:
+        raise ValueError(f"unknown face {face!r}; expected one of {FACES}")
+    with safe_open(str(_FACES_FILE), framework="pt") as f:
+        mask = f.get_tensor(f"{face}/{int(digit)}").numpy()
+    return Image.fromarray(mask)
+
+
+@functools.lru_cache(maxsize=2048)
 def fitted_glyph(
-    digit: int, size: tuple[int, int], ink: tuple[int, int, int, int], stroke: float, aspect: float
+    digit: int,
+    size: tuple[int, int],
+    ink: tuple[int, int, int, int],
+    stroke: float,
+    aspect: float,
+    face: str = "sans",
 ) -> np.ndarray:
-    """Coverage ``size = (height, width)`` of ``digit`` whose ink is ``ink[2] − ink[0]`` px
-    tall, ``aspect`` × the font's width at that height, centred on the box ``ink``
-    ``(y0, x0, y1, x1)``, with strokes ``stroke`` px bolder."""
+    """Coverage ``size = (height, width)`` of ``digit`` in ``face`` whose ink is
+    ``ink[2] − ink[0]`` px tall, ``aspect`` × the face's width at that height, centred on
+    the box ``ink`` ``(y0, x0, y1, x1)``, with strokes ``stroke`` px bolder (a max filter on
+    the master, each side ``stroke / 2``)."""
     height, width = size
     a0, b0, a1, b1 = ink
-    s, n = SUPERSAMPLE, _RENDER_SIZE
+    s = SUPERSAMPLE
     tall = max(a1 - a0, 1)
-    font = ImageFont.load_default(size=n)
-    big = Image.new("L", (2 * n, 2 * n), 0)
-    widen = int(round(stroke * n / tall / 2))  # stroke px at the target height, each side
-    ImageDraw.Draw(big).text((n // 2, n // 4), str(int(digit)), fill=255, font=font,
-                             stroke_width=widen, stroke_fill=255)  # fmt: skip
-    box = big.getbbox()
-    if box is None:
-        return np.zeros(size, dtype=np.float32)
-    shape = big.crop(box)
+    shape = face_master(face, digit)
+    widen = int(round(stroke * shape.height / tall / 2))  # master px, each side
+    if widen > 0:
+        pad = Image.new("L", (shape.width + 2 * widen, shape.height + 2 * widen), 0)
+        pad.paste(shape, (widen, widen))
+        shape = pad.filter(ImageFilter.MaxFilter(2 * widen + 1))
     gh = tall * s
     gw = max(1, int(round(shape.width * gh / shape.height * aspect)))
     shape = shape.resize((gw, gh), Image.Resampling.LANCZOS)
@@ -175,6 +206,15 @@ class Placement:
     dy: int = 0
     dx: int = 0
     dark_ink: bool = True
+    face: str = "sans"  # fitted glyphs: one of FACES
+
+
+def _ncc_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """:func:`_ncc` of every pair ``(a_n, b_n)`` of ``(N, h, w)`` stacks, ``(N,)``."""
+    a = a.flatten(1) - a.flatten(1).mean(1, keepdim=True)
+    b = b.flatten(1) - b.flatten(1).mean(1, keepdim=True)
+    den = a.norm(dim=1) * b.norm(dim=1)
+    return torch.where(den > 1e-12, (a * b).sum(1) / den.clamp_min(1e-12), torch.zeros_like(den))
 
 
 def _ncc(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -185,14 +225,28 @@ def _ncc(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 class DigitTargetObjective(TargetObjective):
-    """See the module docstring (the explorer ranks the results with its classifier)."""
+    """See the module docstring (the explorer ranks the results with its classifier).
 
-    def __init__(self, digit: int) -> None:
+    With a ``classifier`` the score gains its evidence that the projection shows the digit,
+    ``+ w · log p_d(y)`` (``w`` = :data:`CLASSIFIER_WEIGHT`)."""
+
+    def __init__(self, digit: int, classifier: DigitNet | None = None) -> None:
         super().__init__()
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0–9, got {digit}")
         self.digit = int(digit)
+        self.classifier = classifier
+        self.faces = FACES
         self.choice: Placement | None = None
+        self._ink: dict[tuple[int, bool], tuple[int, int, int, int]] = {}
+
+    def _ink_box(self, region: Region, dark_ink: bool) -> tuple[int, int, int, int]:
+        """:func:`ink_box` of the selection's box, once per region and polarity."""
+        key = (id(region.rgb0), dark_ink)
+        if key not in self._ink:
+            y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
+            self._ink[key] = ink_box(region.rgb0[:, y0:y1, x0:x1], dark_ink)
+        return self._ink[key]
 
     def coverage(self, region: Region, p: Placement) -> torch.Tensor:
         """The glyph coverage ``(h_box, w_box)`` of placement ``p`` in the selection's box."""
@@ -203,63 +257,96 @@ class DigitTargetObjective(TargetObjective):
             g = glyph(self.digit, h, w, scale, stroke)
         else:
             share, stroke, aspect = p.shape
-            a0, b0, a1, b1 = ink_box(region.rgb0[:, y0:y1, x0:x1], p.dark_ink)
+            a0, b0, a1, b1 = self._ink_box(region, p.dark_ink)
             c, half = (a0 + a1) / 2, (a1 - a0) * share / 2
             ink = (max(0, round(c - half)), b0, min(h, round(c + half)), b1)
-            g = fitted_glyph(self.digit, (h, w), ink, stroke, aspect)
+            g = fitted_glyph(self.digit, (h, w), ink, stroke, aspect, p.face)
         return torch.roll(torch.as_tensor(g), (p.dy, p.dx), dims=(0, 1))
 
-    def composite(self, region: Region, p: Placement) -> torch.Tensor:
-        """The candidate composite ``t̃`` (module docstring) for placement ``p``."""
+    def _parts(self, region: Region, dark_ink: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ink', b)`` of the module docstring: the exaggerated ink colour ``(C,)`` and the
+        box with the old strokes painted past paper ``(C, h_box, w_box)``."""
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
-        rgb0 = region.rgb0
-        box = rgb0[:, y0:y1, x0:x1]
+        box = region.rgb0[:, y0:y1, x0:x1]
         dark, light = ink_and_paper(box)
-        ink, paper = (dark, light) if p.dark_ink else (light, dark)
-        g = self.coverage(region, p).to(box)
+        ink, paper = (dark, light) if dark_ink else (light, dark)
         near_ink = (box - ink[:, None, None]).abs().sum(0) < (
             box - paper[:, None, None]).abs().sum(0)  # fmt: skip
         # exaggerated ink and paper: the projection keeps only what the file allows, so a
         # bolder target lands further from the old digit (clipped to the RGB cube)
         ink_x = (paper + CONTRAST * (ink - paper)).clamp(0, 1)
         paper_x = (paper + (CONTRAST - 1) * (paper - ink)).clamp(0, 1)
-        b = torch.where(near_ink, paper_x[:, None, None].expand_as(box), box)
-        comp = rgb0.clone()
+        return ink_x, torch.where(near_ink, paper_x[:, None, None].expand_as(box), box)
+
+    def composite(self, region: Region, p: Placement) -> torch.Tensor:
+        """The candidate composite ``t̃`` (module docstring) for placement ``p``."""
+        y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
+        ink_x, b = self._parts(region, p.dark_ink)
+        g = self.coverage(region, p).to(b)
+        comp = region.rgb0.clone()
         comp[:, y0:y1, x0:x1] = g * ink_x[:, None, None] + (1 - g) * b
         return comp
 
-    def score(self, region: Region, p: Placement) -> float:
-        """``s · corr(y, g) − corr(y, y₀)`` on the box (module docstring): how much of the
-        glyph the file lets through, less how much of the old digit it keeps. Only the MCUs
-        around the box are projected."""
+    def projections(
+        self, region: Region, placements: list[Placement]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gray ``y = P_C(t̃)`` on the box ``(N, h_box, w_box)`` of every placement and their
+        coverages ``(N, h_box, w_box)``: one batched projection of the MCUs around the box."""
         box = bbox(region.pixel_mask > 0)
         y0, x0, y1, x1 = box
         win, ys, xs = mcu_window(region.code, box)
-        comp = self.composite(region, p)[:, ys, xs]
-        proj = gray(project_rgb(comp.clamp(0, 1), win)[None])[0]
-        seen = proj[y0 - ys.start : y1 - ys.start, x0 - xs.start : x1 - xs.start]
-        g = self.coverage(region, p).to(seen)
+        base = region.rgb0[:, ys, xs]
+        g = torch.stack([self.coverage(region, p) for p in placements]).to(base)
+        comps = base.expand(len(placements), *base.shape).clone()
+        a0, b0 = y0 - ys.start, x0 - xs.start
+        for dark_ink in {p.dark_ink for p in placements}:
+            ink_x, b = self._parts(region, dark_ink)
+            idx = [i for i, p in enumerate(placements) if p.dark_ink == dark_ink]
+            gi = g[idx][:, None]
+            comps[idx, :, a0 : a0 + y1 - y0, b0 : b0 + x1 - x0] = (
+                gi * ink_x[None, :, None, None] + (1 - gi) * b[None]
+            )
+        proj = gray(project_rgb(comps.clamp(0, 1), win))
+        return proj[:, a0 : a0 + y1 - y0, b0 : b0 + x1 - x0], g
+
+    def scores(self, region: Region, placements: list[Placement]) -> torch.Tensor:
+        """``s · corr(y, g) − corr(y, y₀) [+ w · log p_d(y)]`` per placement (module
+        docstring): how much of the glyph the file lets through, less how much of the old
+        digit it keeps, plus the classifier's reading of the projection."""
+        y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
+        seen, g = self.projections(region, placements)
         old = gray(region.rgb0[None])[0][y0:y1, x0:x1].to(seen)
-        return (-1.0 if p.dark_ink else 1.0) * _ncc(seen, g) - _ncc(seen, old)
+        sign = torch.tensor([-1.0 if p.dark_ink else 1.0 for p in placements]).to(seen)
+        out = sign * _ncc_rows(seen, g) - _ncc_rows(seen, old.expand_as(seen))
+        if self.classifier is not None:
+            with torch.no_grad():
+                logp = self.classifier(seen.float()).log_softmax(-1)[:, self.digit]
+            out = out + CLASSIFIER_WEIGHT * logp.to(out)
+        return out
+
+    def score(self, region: Region, p: Placement) -> float:
+        """:meth:`scores` of one placement."""
+        return float(self.scores(region, [p])[0])
 
     def candidates(self, region: Region) -> list[Placement]:
-        """Every shape of both families at the box centre, in the polarity of the digit
-        already there (:func:`dark_ink_likely`)."""
+        """Every shape of both families (fitted ones in every face) at the box centre, in
+        the polarity of the digit already there (:func:`dark_ink_likely`)."""
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         dark = dark_ink_likely(region.rgb0[:, y0:y1, x0:x1])
         out = [Placement("box", s, dark_ink=dark) for s in itertools.product(SCALES, STROKES)]
         shapes = itertools.product(FIT_HEIGHTS, FIT_STROKES, FIT_ASPECTS)
-        return out + [Placement("fit", s, dark_ink=dark) for s in shapes]
+        return out + [
+            Placement("fit", s, dark_ink=dark, face=face) for s in shapes for face in self.faces
+        ]
 
     def choose(self, region: Region) -> Placement:
-        """The shape with the best score, then its best offset."""
-        best = max(self.candidates(region), key=lambda p: self.score(region, p))
-        shifted = [
-            Placement(best.family, best.shape, dy, dx, best.dark_ink)
-            for dy in SHIFTS
-            for dx in SHIFTS
-        ]
-        return max(shifted, key=lambda p: (self.score(region, p), -abs(p.dy) - abs(p.dx)))
+        """The shape with the best score, then its best offset (ties: the smaller one)."""
+        cands = self.candidates(region)
+        best = cands[int(torch.argmax(self.scores(region, cands)))]
+        shifted = [dataclasses.replace(best, dy=dy, dx=dx) for dy in SHIFTS for dx in SHIFTS]
+        sc = self.scores(region, shifted).tolist()
+        return max(zip(sc, shifted, strict=True),
+                   key=lambda t: (t[0], -abs(t[1].dy) - abs(t[1].dx)))[1]  # fmt: skip
 
     def prepare(self, region: Region) -> None:
         super().prepare(region)
