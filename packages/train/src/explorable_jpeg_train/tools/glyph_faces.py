@@ -34,8 +34,7 @@ FONTS = {
     "mono": "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
 }
 DEFAULT_OUT = (
-    Path(__file__).resolve().parents[4]
-    / "core/src/explorable_jpeg/explore/glyph_faces.safetensors"
+    Path(__file__).resolve().parents[4] / "core/src/explorable_jpeg/explore/glyph_faces.safetensors"
 )
 
 
@@ -64,7 +63,8 @@ def main() -> None:
         for d in range(10)
     }
     save_file(tensors, args.out, metadata={"height": str(HEIGHT), "fonts": repr(FONTS)})
-    logger.info("wrote %d masks to %s (%d bytes)", len(tensors), args.out, Path(args.out).stat().st_size)
+    size = Path(args.out).stat().st_size
+    logger.info("wrote %d masks to %s (%d bytes)", len(tensors), args.out, size)
 
 
 if __name__ == "__main__":
