@@ -260,9 +260,10 @@ def test_cli_random_and_digit_write_directories(cli_files):
     assert sorted(p.name for p in (d / "rnd").iterdir()) == ["random_1.png", "random_2.png"]
     assert _cli(d, "--tool", "digit", "--param", "digits=3,8", "-o", str(d / "dig")) == 0
     names = sorted(p.name for p in (d / "dig").iterdir())
-    assert names == ["digit_3.png", "digit_8.png", "probabilities.json"]
+    assert {"digit_3.png", "digit_8.png", "probabilities.json"} <= set(names)
+    assert len(names) == 7  # 3 faces per digit
     probs = json.loads((d / "dig" / "probabilities.json").read_text())["probabilities"]
-    assert set(probs) == {"digit 3", "digit 8"}
+    assert {"digit 3", "digit 8"} <= set(probs) and len(probs) == 6
 
 
 def test_cli_bad_input_is_one_error_line(cli_files, capsys, tmp_path):

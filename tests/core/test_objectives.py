@@ -256,7 +256,14 @@ def test_digit_tool_returns_every_class_ranked(setup):
     dec, code, mask = setup
     ex = Explorer(dec, code)
     res = ex.apply("digit", mask, digits=(1, 7), max_iters=3)
-    assert set(res.alternatives) == {"digit 1", "digit 7"}
+    # per digit: the best over every face, and the best in each of the two other faces
+    for d in (1, 7):
+        names = [k for k in res.alternatives if k.split()[1] == str(d)]
+        assert f"digit {d}" in names and len(names) == 3
+        assert {k.split()[2] for k in names if len(k.split()) == 3} < {"sans", "serif", "mono"}
+    assert len(res.alternatives) == 6
+    one = Explorer(dec, code).apply("digit", mask, digits=(1, 7), styles=1, max_iters=3)
+    assert set(one.alternatives) == {"digit 1", "digit 7"}
     assert set(res.alternatives) <= set(ex.alternatives)  # returned names can be used
     ex.use_alternative(res.info["ranking"][-1])
     np.testing.assert_array_equal(ex.image, res.alternatives[res.info["ranking"][-1]])

@@ -49,7 +49,6 @@ from explorable_jpeg.consistency.projection import mcu_window
 from explorable_jpeg.explore.objectives._ops import bbox, gray, project_rgb
 from explorable_jpeg.explore.objectives.base import Region
 from explorable_jpeg.explore.objectives.target import TargetObjective
-from explorable_jpeg.models.digit import DigitNet
 
 SUPERSAMPLE = 4
 SCALES = (0.75, 0.9, 1.0)  # box glyphs: glyph height as a share of the box height
@@ -60,7 +59,6 @@ FIT_ASPECTS = (0.8, 1.0, 1.25)  # fitted glyphs: width / the font's width at tha
 SHIFTS = (-2, 0, 2)  # px offsets tried in y and x (after the shape is chosen)
 QUANTILE = 0.25  # ink / paper: mean of the darkest / lightest quarter
 CONTRAST = 1.5  # ink drawn this much further from paper, old strokes painted past paper
-CLASSIFIER_WEIGHT = 0.0  # w: weight of the classifier's log p_d(y) in the score
 _RENDER_SIZE = 160  # font size (px) of the master rendering that fitted glyphs resample
 
 
@@ -227,16 +225,17 @@ def _ncc(a: torch.Tensor, b: torch.Tensor) -> float:
 class DigitTargetObjective(TargetObjective):
     """See the module docstring (the explorer ranks the results with its classifier).
 
-    With a ``classifier`` the score gains its evidence that the projection shows the digit,
-    ``+ w · log p_d(y)`` (``w`` = :data:`CLASSIFIER_WEIGHT`)."""
+    ``faces``: the faces the candidates are drawn in (box glyphs count as ``"sans"``)."""
 
-    def __init__(self, digit: int, classifier: DigitNet | None = None) -> None:
+    def __init__(self, digit: int, faces: tuple[str, ...] = FACES) -> None:
         super().__init__()
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0–9, got {digit}")
+        unknown = [f for f in faces if f not in FACES]
+        if unknown or not faces:
+            raise ValueError(f"faces must be some of {FACES}, got {faces}")
         self.digit = int(digit)
-        self.classifier = classifier
-        self.faces = FACES
+        self.faces = tuple(faces)
         self.choice: Placement | None = None
         self._ink: dict[tuple[int, bool], tuple[int, int, int, int]] = {}
 
@@ -310,18 +309,13 @@ class DigitTargetObjective(TargetObjective):
         return proj[:, a0 : a0 + y1 - y0, b0 : b0 + x1 - x0], g
 
     def scores(self, region: Region, placements: list[Placement]) -> torch.Tensor:
-        """``s · corr(y, g) − corr(y, y₀) [+ w · log p_d(y)]`` per placement (module
-        docstring): how much of the glyph the file lets through, less how much of the old
-        digit it keeps, plus the classifier's reading of the projection."""
+        """``s · corr(y, g) − corr(y, y₀)`` per placement (module docstring): how much of
+        the glyph the file lets through, less how much of the old digit it keeps."""
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         seen, g = self.projections(region, placements)
         old = gray(region.rgb0[None])[0][y0:y1, x0:x1].to(seen)
         sign = torch.tensor([-1.0 if p.dark_ink else 1.0 for p in placements]).to(seen)
         out = sign * _ncc_rows(seen, g) - _ncc_rows(seen, old.expand_as(seen))
-        if self.classifier is not None:
-            with torch.no_grad():
-                logp = self.classifier(seen.float()).log_softmax(-1)[:, self.digit]
-            out = out + CLASSIFIER_WEIGHT * logp.to(out)
         return out
 
     def score(self, region: Region, p: Placement) -> float:
@@ -333,7 +327,9 @@ class DigitTargetObjective(TargetObjective):
         the polarity of the digit already there (:func:`dark_ink_likely`)."""
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         dark = dark_ink_likely(region.rgb0[:, y0:y1, x0:x1])
-        out = [Placement("box", s, dark_ink=dark) for s in itertools.product(SCALES, STROKES)]
+        out = []
+        if "sans" in self.faces:
+            out = [Placement("box", s, dark_ink=dark) for s in itertools.product(SCALES, STROKES)]
         shapes = itertools.product(FIT_HEIGHTS, FIT_STROKES, FIT_ASPECTS)
         return out + [
             Placement("fit", s, dark_ink=dark, face=face) for s in shapes for face in self.faces

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explorable_jpeg.explore.loop import DEFAULT_BUDGET_S
+from explorable_jpeg.explore.loop import DEFAULT_BUDGET_S, Progress
 from explorable_jpeg.explore.objectives import (
     DictionaryObjective,
     DigitObjective,
@@ -31,6 +31,7 @@ from explorable_jpeg.explore.objectives.scribble import MODES
 from explorable_jpeg.explore.result import ExplorerLike as Explorer
 from explorable_jpeg.explore.result import ToolResult
 from explorable_jpeg.explore.selection import as_mask, bbox, dilate, rect_mask, selected_blocks
+from explorable_jpeg.explore.state import State
 from explorable_jpeg.explore.zcontrols import controls_from_z, structure_tensor_z
 
 Handler = Callable[..., ToolResult]
@@ -162,30 +163,40 @@ def uniform(
     return _result(ex, info={"sliders": controls_from_z(z, blocks)})
 
 
-def digit(ex: Explorer, mask: Any, run: dict, digits: tuple, reach: float) -> ToolResult:
-    from explorable_jpeg.explore.glyphs import DigitTargetObjective
+def digit(
+    ex: Explorer, mask: Any, run: dict, digits: tuple, styles: int, reach: float
+) -> ToolResult:
+    """For each digit: the best candidate over every face (``"digit d"``) and, up to
+    ``styles`` alternatives per digit, the best in each other face (``"digit d serif"``);
+    all ranked by the classifier's probability of their digit."""
+    from explorable_jpeg.explore.glyphs import FACES, DigitTargetObjective
 
     progress = run.pop("progress", None)
     budget = float(run.pop("budget_s", DEFAULT_BUDGET_S))
     wanted = [int(d) for d in digits]
-    alts, scores, states = {}, {}, {}
-    for k, d in enumerate(wanted):
-        sub = None
-        if progress is not None:
-
-            def sub(f: float, msg: str, k: int = k, d: int = d) -> None:
-                progress((k + f) / len(wanted), f"digit {d}: {msg}")
-
-        obj: Objective = DigitTargetObjective(d) if reach > 0 else DigitObjective(d, ex.classifier)
-        res = ex.optimize(
-            obj, mask, commit=False, progress=sub, budget_s=budget / len(wanted), reach=reach,
-            **run,
-        )  # fmt: skip
-        name = f"digit {d}"  # returned and stored under one name (as random's "random k")
-        states[name] = res.states[0]
-        alts[name] = ex.render(res.states[0])
-        scores[name] = float(ex.digit_probabilities(alts[name], mask)[d])
-        ex.alternatives[name] = res.states[0]
+    n_styles = int(styles) if reach > 0 else 1
+    n_runs = len(wanted) * n_styles
+    alts, scores = {}, {}
+    states: dict[str, State] = {}
+    done = 0
+    for d in wanted:
+        runs: list[tuple[str, Objective]] = []
+        main: Objective = DigitTargetObjective(d) if reach > 0 else DigitObjective(d, ex.classifier)
+        runs.append((f"digit {d}", main))  # stored under one name (as random's "random k")
+        states.update(_each(runs, ex, mask, run, budget / n_runs, reach, progress, done, n_runs))
+        done += 1
+        if n_styles > 1 and isinstance(main, DigitTargetObjective) and main.choice is not None:
+            others = [f for f in FACES if f != main.choice.face][: n_styles - 1]
+            extra: list[tuple[str, Objective]] = [
+                (f"digit {d} {f}", DigitTargetObjective(d, faces=(f,))) for f in others
+            ]
+            share = budget / n_runs
+            states.update(_each(extra, ex, mask, run, share, reach, progress, done, n_runs))
+            done += len(others)
+    for name, st in states.items():
+        alts[name] = ex.render(st)
+        scores[name] = float(ex.digit_probabilities(alts[name], mask)[int(name.split()[1])])
+        ex.alternatives[name] = st
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     ex.set_state(states[ranked[0]])
     return _result(
@@ -194,6 +205,33 @@ def digit(ex: Explorer, mask: Any, run: dict, digits: tuple, reach: float) -> To
         scores={k: scores[k] for k in ranked},
         info={"ranking": ranked},
     )
+
+
+def _each(
+    runs: list[tuple[str, Objective]],
+    ex: Explorer,
+    mask: Any,
+    run: dict,
+    budget: float,
+    reach: float,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> list[tuple[str, State]]:
+    """Optimise each ``(name, objective)`` from the current state (not committed)."""
+    out = []
+    for k, (name, obj) in enumerate(runs):
+        sub = None
+        if progress is not None:
+
+            def sub(f: float, msg: str, i: int = done + k, name: str = name) -> None:
+                progress((i + f) / total, f"{name}: {msg}")
+
+        res = ex.optimize(
+            obj, mask, commit=False, progress=sub, budget_s=budget, reach=reach, **run
+        )
+        out.append((name, res.states[0]))
+    return out
 
 
 HANDLERS: dict[str, Handler] = {

@@ -253,9 +253,11 @@ SPECS: dict[str, ToolSpec] = {
                                    Param("direction", 0.0, help="direction (degrees)")),
                  reach=None),
         ToolSpec("digit", "Digit classes", "for each digit, the closest decoding that shows "
-                 "it; ranked by the digit classifier",
+                 "it (in a sans, a serif and a monospaced face); ranked by the digit classifier",
                  (Param("digits", tuple(float(d) for d in range(10)), "floats",
-                        "which digits to try", minimum=0, maximum=9),),
+                        "which digits to try", minimum=0, maximum=9),
+                  Param("styles", 3, "int", "alternatives per digit: the best over every "
+                        "face, then the best in each other face", minimum=1, maximum=3)),
                  multi=True),
     )
 }  # fmt: skip
