@@ -1,14 +1,18 @@
 """Digit targets: render digit d into the selection the way the file allows it best.
 
-For digit ``d`` glyph coverages ``g ∈ [0, 1]`` (Pillow's bundled font, rendered at 4× and
-averaged down) are drawn into the selection's bounding box in two families, in the
-polarity of the digit already there (dark ink on light paper, or light on dark):
+For digit ``d`` glyph coverages ``g ∈ [0, 1]`` (rendered at 4× and averaged down) are drawn
+into the selection's bounding box in two families, in the polarity of the digit already
+there (dark ink on light paper, or light on dark):
 
 * *box* glyphs, centred in the box at a few heights and stroke widths;
 * *fitted* glyphs, whose ink spans the current digit's ink box (the bounding box of the
   largest connected part of the pixels nearer the ink colour than the paper colour) at
   a few heights, stroke widths and aspect ratios — the new digit drawn where the old one is,
-  at its size, which is where the file's coefficients leave room for strokes.
+  at its size, which is where the file's coefficients leave room for strokes — in each of
+  :data:`FACES`: ``"sans"`` (Pillow's bundled Aileron, as the box glyphs), ``"serif"``
+  (DejaVu Serif) and ``"mono"`` (DejaVu Sans Mono Bold), the last two from the masks in
+  ``glyph_faces.safetensors``. Which face the file lets through depends on the face the
+  digit was printed in, so the explorer keeps the best of every face as well.
 
 The current box gives the two colours: *ink* and *paper*, the means of its darkest and
 lightest quarter. The candidate composite is
