@@ -3,9 +3,10 @@
     python benchmarks/digits_figure.py --photo PNG [--digit 3] [--qf 5] [--out FILE]
 
 The printed digit of ``benchmarks/reach_digits.py`` (a Debian font the tool does not render
-with) on a crop of the photo, compressed by libjpeg; then the digit tool's ten alternatives,
-each captioned with the digit it was asked for, the classifier's score, and what Tesseract
-(not ours) reads in it. Every alternative is checked against the file.
+with) on a crop of the photo, compressed by libjpeg; then the digit tool's alternatives
+(three faces per digit), each captioned with the digit and face it was asked for, the
+classifier's score, and what Tesseract (not ours) reads in it. Every alternative is checked
+against the file.
 """
 
 from __future__ import annotations
@@ -65,12 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         tile(ex.image, f"JPEG q{args.qf}, decoded\nOCR: {ocr(ex.image) or '-'}"),
     ]
     res = ex.apply("digit", rect_mask(ex.shape, *BOX), budget_s=args.budget)
-    for name in sorted(res.alternatives, key=lambda k: int(k.split()[-1])):
+    # "digit 3" (the best over every face), "digit 3 serif", "digit 3 mono", ...
+    for name in sorted(res.alternatives, key=lambda k: (int(k.split()[1]), len(k.split()), k)):
         alt = res.alternatives[name]
         ok = "ok" if ej.check(code, alt).consistent else "NOT consistent"
-        caption = f"{name} ({res.scores[name]:.2f})\nOCR: {ocr(alt) or '-'} · {ok}"
+        caption = f"{name[6:]} ({res.scores[name]:.2f})\nOCR: {ocr(alt) or '-'} · {ok}"
         tiles.append(tile(alt, caption))
-    cols = 6
+    cols = 8
     w, h = tiles[0].size
     rows = -(-len(tiles) // cols)
     sheet = Image.new("RGB", (cols * (w + 4), rows * (h + 4)), "white")
