@@ -130,6 +130,53 @@ def test_export_writes_png_z_and_exploration_that_load_back(loaded, tmp_path):
     assert h.export(None) is None
 
 
+def _two_strokes(view):
+    """Two small painted squares far apart: the box around them is much more than them."""
+    background = view[EDITOR]["background"]
+    layer = np.zeros(background.shape[:2] + (4,), np.uint8)
+    layer[40:50, 60:70] = layer[90:100, 150:160] = (255, 0, 0, 255)
+    return {"background": background, "layers": [layer], "composite": None}
+
+
+def _outlined(background, image, box=(40, 100, 60, 160)):
+    """Where ``background`` differs from ``image``: exactly on a 2 px ring inside ``box``,
+    most of the ring (white and black dashes: a pixel already white or black may stay)."""
+    y0, y1, x0, x1 = box
+    ring = np.zeros(image.shape[:2], bool)
+    ring[y0:y1, x0:x1] = True
+    ring[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2] = False
+    changed = np.any(background != image, axis=-1)
+    return not (changed & ~ring).any() and changed[ring].mean() > 0.5
+
+
+def test_box_selection_draws_the_box_around_the_strokes_on_the_image(loaded):
+    """In box mode the sketchpad shows the rectangle that will be selected (around all
+    strokes), after the selection shape is picked, after a stroke, after Apply and Undo;
+    in brush mode the image is left as it is."""
+    state, editor = loaded[STATE], _two_strokes(loaded)
+    image = loaded[OURS]
+    _, brush = h.show(state, "current", editor, "brush")
+    np.testing.assert_array_equal(brush["background"], image)
+    assert is_skip(h.outline(state, "current", editor, "brush"))
+    _, box = h.show(state, "current", editor, "box")
+    assert _outlined(box["background"], image)
+    assert len(box["layers"]) == 1  # the strokes themselves are kept as they were
+    stroked = h.outline(state, "current", editor, "box")
+    np.testing.assert_array_equal(stroked["background"], box["background"])
+    _, plain = h.show(state, "plain", editor, "box")  # drawn on the chosen view
+    assert _outlined(plain["background"], loaded[PLAIN])
+
+    apply_tool = h.make_apply()
+    after = apply_tool(state, "variance-up", box, **tool_args("variance-up"), selection="box",
+                       progress=None)  # fmt: skip
+    assert "⚠" not in after[STATUS], after[STATUS]
+    assert _outlined(after[EDITOR]["background"], after[OURS])
+    undone = h.undo(after[STATE], after[EDITOR], "box")
+    assert _outlined(undone[EDITOR]["background"], undone[OURS])
+    np.testing.assert_array_equal(h.undo(after[STATE], after[EDITOR])[EDITOR]["background"],
+                                  undone[OURS])  # fmt: skip
+
+
 def test_the_z_map_download_is_compressed_and_reads_back_bit_identical(loaded, tmp_path):
     """The z map of a state with a dense z (a random alternative in use): no larger than
     the exploration file of the same state (which holds that z compressed and more), below

@@ -111,8 +111,10 @@ def test_wiring_png_everywhere_progress_on_status_and_zoom_refresh(decoder):
     refreshes = {d["id"] for d in deps if ids["zoom"] in d["outputs"] and ids["downloads"] in
                  d["outputs"]}  # fmt: skip
     for d in view_deps:
-        if d["outputs"] == [ids["editor"]] or ids["compare"] in d["targets"][0]:
-            continue  # "Clear selection", the compare toggle: no change of the exploration
+        if d["outputs"] == [ids["editor"]] or {ids["compare"], ids["selection"]} & set(
+            d["targets"][0]
+        ):  # "Clear selection", the box outline, the compare toggle, the selection shape:
+            continue  # no change of the exploration
         follower = next(f for f in deps if f.get("trigger_after") == d["id"])
         assert follower["id"] in refreshes, d["api_name"]
         assert ids["compare"] in follower["outputs"]  # the toggle back on "current"

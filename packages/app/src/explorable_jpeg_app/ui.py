@@ -43,6 +43,7 @@ from .handlers import (
     make_load,
     make_load_example,
     make_refresh,
+    outline,
     redo,
     show,
     undo,
@@ -316,7 +317,7 @@ def create_app(
         apply_inputs = [state, tool, editor, budget, *widgets, selection]
         apply_btn.click(make_apply(), apply_inputs, view_outputs, **heavy).then(**after)
         cancel_btn.click(cancel, [state], None, queue=False)
-        keep = [state, editor]  # the strokes stay on the image
+        keep = [state, editor, selection]  # the strokes stay on the image (box: drawn)
         undo_btn.click(undo, keep, view_outputs, **light).then(**after)
         redo_btn.click(redo, keep, view_outputs, **light).then(**after)
         clear_btn.click(clear_selection, [state], editor, **light)
@@ -324,7 +325,12 @@ def create_app(
         history_strip.select(go_to_step, keep, view_outputs, **light).then(**after)
         load_exp_inputs = [state, exploration_file]
         load_exp_btn.click(load_exploration, load_exp_inputs, view_outputs, **heavy).then(**after)
-        compare_mode.input(show, [state, compare_mode, editor], [ours_img, editor], **light)
+        look = [state, compare_mode, editor, selection]
+        compare_mode.input(show, look, [ours_img, editor], **light)
+        selection.change(show, look, [ours_img, editor], **light)  # box: drawn around strokes
+        quiet = {"show_progress": "hidden", "show_progress_on": [status]}
+        # a stroke in box mode: the box redrawn ("change": Gradio swallows the first "input")
+        editor.change(outline, look, editor, **quiet)
         for image in (plain_img, ours_img):
             image.select(zoom, [state, zoom_factor], [zoom_img, zoom_at_point])
 

@@ -21,7 +21,7 @@ from .history import (
     undo,
     use_alternative,
 )
-from .look import clear_selection, compare, show, zoom, zoom_at, zoom_point
+from .look import clear_selection, compare, outline, show, zoom, zoom_at, zoom_point
 from .strokes import full_resolution_strokes, strokes
 from .upload import make_example_picker, make_load, make_load_example
 from .view import (
@@ -55,6 +55,7 @@ __all__ = [
     "guarded",
     "load_exploration",
     "make_apply",
+    "outline",
     "make_example_picker",
     "make_load",
     "make_load_example",

@@ -64,12 +64,12 @@ def apply_values(
         new = _run(state, tool, mask, params, progress_fn(progress), budget, scribble)
     except Cancelled:
         gr.Info("Cancelled: the exploration is as it was.")
-        shown = list(view(state, editor))
+        shown = list(view(state, editor, selection))
         shown[STATUS] = "Cancelled: the exploration is as it was.  \n" + shown[STATUS]
         return tuple(shown)
     if new.outcome is not None and not new.outcome.changed and not new.alternatives:
         gr.Info(outcome_text(new.outcome).replace("**", ""))
-    return view(new, editor)
+    return view(new, editor, selection)
 
 
 def make_apply() -> Callable:

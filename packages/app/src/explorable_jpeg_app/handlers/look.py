@@ -24,13 +24,32 @@ def compare(state: Session | None, mode: str | None) -> np.ndarray | None:
 
 
 @guarded(2)
-def show(state: Session | None, mode: str | None, editor: Any = None) -> tuple:
-    """The compare toggle → the main image (the sketchpad, its strokes kept) and the
+def show(
+    state: Session | None, mode: str | None, editor: Any = None, selection: str | None = "brush"
+) -> tuple:
+    """The compare toggle or the selection shape → the main image (the sketchpad, its
+    strokes kept, the box around them drawn in ``selection`` mode ``box``) and the
     full-size image in view ``mode``."""
     if state is None:
         return None, gr.skip()
     shown = compare(state, mode)
-    return shown, editor_value(shown, editor)
+    return shown, editor_value(shown, editor, selection)
+
+
+@guarded(1)
+def outline(
+    state: Session | None, mode: str | None, editor: Any = None, selection: str | None = "brush"
+) -> Any:
+    """A stroke painted in ``selection`` mode ``box`` → the sketchpad with the box around
+    all strokes drawn (left as it is in brush mode, and when the box shown is already the
+    one around the strokes: the value set here changes the sketchpad once, not again)."""
+    if state is None or selection != "box" or not isinstance(editor, dict):
+        return gr.skip()
+    new = editor_value(compare(state, mode), editor, selection)
+    shown = editor.get("background")
+    if shown is not None and np.array_equal(rgb(np.asarray(shown))[..., :3], new["background"]):
+        return gr.skip()
+    return new
 
 
 def clear_selection(state: Session | None) -> dict | None:

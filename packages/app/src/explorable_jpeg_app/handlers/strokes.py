@@ -66,6 +66,29 @@ def box_around(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+OUTLINE_PX = 2  # width of the drawn box
+DASH_PX = 6  # its dashes, white and black in turn: visible on any image
+
+
+def outline_box(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``image`` (RGB uint8) with the border of :func:`box_around` ``mask`` drawn on it, a
+    dashed white-and-black line :data:`OUTLINE_PX` wide just inside the box (a copy)."""
+    out = rgb(image).copy()
+    ys, xs = np.nonzero(mask)
+    if not ys.size:
+        return out
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    border = np.zeros(mask.shape, dtype=bool)
+    t = OUTLINE_PX
+    border[y0:y1, x0:x1] = True
+    border[y0 + t : y1 - t, x0 + t : x1 - t] = False
+    yy, xx = np.mgrid[: mask.shape[0], : mask.shape[1]]
+    white = ((yy + xx) // DASH_PX) % 2 == 0
+    out[border & white] = 255
+    out[border & ~white] = 0
+    return out
+
+
 def full_resolution_strokes(
     state: Session, value: Any, selection: str = "brush"
 ) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -12,6 +12,7 @@ import explorable_jpeg as ej
 from ..controls import tool_label
 from ..display import to_display
 from ..session import Outcome, Session
+from .strokes import outline_box, strokes
 
 NO_FILE = "Upload a JPEG (or any image to compress) first, or pick an example."
 # The outputs of every handler that changes what the page shows, in this order.
@@ -46,15 +47,22 @@ def badge_html(report: ej.CheckReport) -> str:
     )
 
 
-def editor_value(image: np.ndarray, keep: Any = None) -> dict:
+def editor_value(image: np.ndarray, keep: Any = None, selection: str | None = "brush") -> dict:
     """The sketchpad's value: ``image`` as background, with the strokes of the editor value
-    ``keep`` (the selection stays until the visitor clears it; None: no strokes)."""
+    ``keep`` (the selection stays until the visitor clears it; None: no strokes). With
+    ``selection`` ``box`` the rectangle around the strokes — what is selected — is drawn on
+    the background (:func:`.strokes.outline_box`)."""
     layers = []
     if isinstance(keep, dict):
         layers = [layer for layer in keep.get("layers") or [] if layer is not None]
         shape = image.shape[:2]
         layers = [layer for layer in layers if getattr(layer, "shape", (0, 0))[:2] == shape]
-    return {"background": image, "layers": layers, "composite": None if layers else image}
+    background = image
+    if selection == "box" and layers:
+        mask, _ = strokes({"layers": layers}, image.shape[:2])
+        if mask is not None:
+            background = outline_box(image, mask)
+    return {"background": background, "layers": layers, "composite": None if layers else image}
 
 
 def room_left(outcome: Outcome) -> float | None:
@@ -131,9 +139,12 @@ def history(state: Session) -> list[tuple[np.ndarray, str]]:
     ]
 
 
-def view(state: Session | None, editor: Any = None) -> tuple[Any, ...]:
+def view(
+    state: Session | None, editor: Any = None, selection: str | None = "brush"
+) -> tuple[Any, ...]:
     """``(state, plain, ours, editor, badge, status, gallery, history)`` for the current
-    session; the sketchpad keeps the strokes of ``editor`` (the value it had), if given."""
+    session; the sketchpad keeps the strokes of ``editor`` (the value it had), if given,
+    and shows the box around them in ``selection`` mode ``box``."""
     if state is None:
         return (None, None, None, None, "", NO_FILE, [], [])
     ours = to_display(state.image)
@@ -141,7 +152,7 @@ def view(state: Session | None, editor: Any = None) -> tuple[Any, ...]:
         state,
         to_display(state.plain),
         ours,
-        editor_value(ours, editor),
+        editor_value(ours, editor, selection),
         badge_html(state.check()),
         status_text(state),
         gallery(state),
