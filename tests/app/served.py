@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# positions in the outputs of the view endpoints as gradio_client returns them (the state
-# is not an API output): plain, ours, editor, badge, status, gallery [, upload]
-PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY = range(6)
+# positions in the outputs of the view endpoints as gradio_client returns them: VIEW_OUTPUTS
+# without the state (not an API output) — plain, ours, editor, badge, status, gallery,
+# history — then, for the load endpoints, the upload box
+PLAIN, OURS, EDITOR, BADGE, STATUS, GALLERY, HISTORY = range(7)
 
 
 def free_port() -> int:
