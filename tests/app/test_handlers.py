@@ -525,7 +525,8 @@ def test_digit_alternatives_are_ranked_with_scores_and_click_to_use(loaded):
     from types import SimpleNamespace
 
     view = h.make_apply()(loaded[STATE], "digit", strokes_on(loaded, box=(30, 90, 40, 100)),
-                          **tool_args("digit", digits=["3", "7"]), progress=None)  # fmt: skip
+                          **tool_args("digit", digits=["3", "7"], styles=1),
+                          progress=None)  # fmt: skip
     state = view[STATE]
     assert [a.name for a in state.alternatives] in (["digit 3", "digit 7"], ["digit 7", "digit 3"])
     scores = [a.score for a in state.alternatives]
