@@ -123,12 +123,13 @@ BUDGET_DEFAULT_S = float(DEFAULT_BUDGET_S)  # the engine's own time budget
 
 def strength(tool: str | ToolSpec) -> Control | None:
     """The tool's "strength": the control shown above its folded advanced parameters — its
-    first bounded number (a δ, a shift, a count), else its reach (None: neither)."""
+    first bounded number (a δ, a shift, a count) that is not an advanced setting, else its
+    reach (None: neither)."""
     controls = tool_controls(tool)
     for c in controls:
         p = c.param
         bounded = p.minimum is not None and p.maximum is not None
-        if p.name != "reach" and p.kind in ("float", "int") and bounded:
+        if p.name != "reach" and p.kind in ("float", "int") and bounded and not p.advanced:
             return c
     return next((c for c in controls if c.param.name == "reach"), None)
 

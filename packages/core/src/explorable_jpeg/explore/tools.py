@@ -32,6 +32,9 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    #: an advanced setting (how many outputs, not how far the tool goes): user interfaces
+    #: fold it away and never show it as the tool's strength
+    advanced: bool = False
 
     def check(self, tool: str, value: Any) -> Any:
         """``value`` converted by :meth:`convert`; raises :class:`ExplorationError`."""
@@ -257,7 +260,8 @@ SPECS: dict[str, ToolSpec] = {
                  (Param("digits", tuple(float(d) for d in range(10)), "floats",
                         "which digits to try", minimum=0, maximum=9),
                   Param("styles", 3, "int", "alternatives per digit: the best over every "
-                        "face, then the best in each other face", minimum=1, maximum=3)),
+                        "face, then the best in each other face", minimum=1, maximum=3,
+                        advanced=True)),
                  multi=True),
     )
 }  # fmt: skip
