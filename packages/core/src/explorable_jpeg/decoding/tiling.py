@@ -77,9 +77,9 @@ def tiled(
     gh, gw = ref.shape[-2] // ref_scale, ref.shape[-1] // ref_scale
     if tile is None or (gh <= tile and gw <= tile):
         return fn(*inputs)
-    rows = []
+    o = out_scale
+    result: torch.Tensor | None = None  # written tile by tile: no list of tiles + cat copy
     for y0, y1 in tile_spans(gh, tile):
-        cols = []
         for x0, x1 in tile_spans(gw, tile):
             a0, b0 = max(y0 - halo, 0), max(x0 - halo, 0)
             a1, b1 = min(y1 + halo, gh), min(x1 + halo, gw)
@@ -88,7 +88,11 @@ def tiled(
                 for x, s in zip(inputs, scales, strict=True)
             ]
             out = fn(*part)
-            o = out_scale
-            cols.append(out[..., (y0 - a0) * o : (y1 - a0) * o, (x0 - b0) * o : (x1 - b0) * o])
-        rows.append(torch.cat(cols, dim=-1))
-    return torch.cat(rows, dim=-2)
+            if result is None:
+                result = out.new_empty((*out.shape[:-2], gh * o, gw * o))
+            result[..., y0 * o : y1 * o, x0 * o : x1 * o] = out[
+                ..., (y0 - a0) * o : (y1 - a0) * o, (x0 - b0) * o : (x1 - b0) * o
+            ]
+            del out, part
+    assert result is not None  # gh, gw >= 1: at least one tile
+    return result
