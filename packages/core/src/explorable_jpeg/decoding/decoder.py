@@ -336,7 +336,7 @@ class Decoder(nn.Module):
         network time (l1, 384-px photos at quality 10: +0.04 dB with 2, +0.08 dB with 8). For
         the gan variant it also averages texture away: use it for the l1 decoder. ``None``
         (default): the model's own :attr:`ensemble` from its ``config.json`` (bundled l1: 2,
-        which keeps a 512×512 colour decode within 0.5 s on 2 CPU cores; gan: 1).
+        about 1.7× the time of 1 view: 0.84 s for a 512×512 colour file on 2 CPU cores; gan: 1).
         ``field``: an exploration field ``(C, H, W)`` (YCbCr/gray, [0, 255] scale) added to
         the network's planes before the exact projection, ``P_C(ψ(q, z) + field)``
         (:func:`explorable_jpeg.consistency.projection.displace`); it reaches any consistent image.
