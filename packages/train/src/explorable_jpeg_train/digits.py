@@ -252,11 +252,11 @@ def main() -> None:
     tx, ty, vx, vy = load_digits(args.data)
     net = DigitNet.from_pretrained(args.init) if args.init else DigitNet(DigitNetConfig())
     size = net.config.size
-    px, pq = load_pool(args.pool) if args.pool else (torch.zeros(0, 1, size, size), None)
-    n_hold = len(px) // 10
-    ptx, ptq, pvx, pvq = px[: len(px) - n_hold], pq, px[len(px) - n_hold :], pq
-    if pq is not None:
-        ptq, pvq = pq[: len(px) - n_hold], pq[len(px) - n_hold :]
+    px, pq = (
+        load_pool(args.pool) if args.pool else (torch.zeros(0, 1, size, size), torch.zeros(0, 10))
+    )
+    cut = len(px) - len(px) // 10  # the last 10% held out
+    ptx, ptq, pvx, pvq = px[:cut], pq[:cut], px[cut:], pq[cut:]
     n_pool = int(round(args.batch * args.pool_share)) if args.pool else 0
     n_params = sum(p.numel() for p in net.parameters())
     logger.info("train %d, test %d digits; %d parameters", len(tx), len(vx), n_params)

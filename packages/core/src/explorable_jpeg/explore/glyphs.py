@@ -212,18 +212,12 @@ class Placement:
 
 
 def _ncc_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """:func:`_ncc` of every pair ``(a_n, b_n)`` of ``(N, h, w)`` stacks, ``(N,)``."""
+    """Normalised correlation ``⟨a − ā, b − b̄⟩ / (‖a − ā‖ ‖b − b̄‖)`` of every pair
+    ``(a_n, b_n)`` of ``(N, h, w)`` stacks, ``(N,)`` (0 where either is flat)."""
     a = a.flatten(1) - a.flatten(1).mean(1, keepdim=True)
     b = b.flatten(1) - b.flatten(1).mean(1, keepdim=True)
     den = a.norm(dim=1) * b.norm(dim=1)
     return torch.where(den > 1e-12, (a * b).sum(1) / den.clamp_min(1e-12), torch.zeros_like(den))
-
-
-def _ncc(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Normalised correlation ``⟨a − ā, b − b̄⟩ / (‖a − ā‖ ‖b − b̄‖)`` (0 when either is flat)."""
-    a, b = a - a.mean(), b - b.mean()
-    den = float(a.norm() * b.norm())
-    return float((a * b).sum()) / den if den > 1e-12 else 0.0
 
 
 class DigitTargetObjective(TargetObjective):
@@ -321,10 +315,6 @@ class DigitTargetObjective(TargetObjective):
         sign = torch.tensor([-1.0 if p.dark_ink else 1.0 for p in placements]).to(seen)
         out = sign * _ncc_rows(seen, g) - _ncc_rows(seen, old.expand_as(seen))
         return out
-
-    def score(self, region: Region, p: Placement) -> float:
-        """:meth:`scores` of one placement."""
-        return float(self.scores(region, [p])[0])
 
     def candidates(self, region: Region) -> list[Placement]:
         """Every shape of both families (fitted ones in every face) at the box centre, in
