@@ -82,6 +82,10 @@ def test_target_moves_toward_the_new_digit(dark):
     obj = DigitTargetObjective(3)
     obj.prepare(r)
     assert obj.choice is not None and obj.choice.dark_ink == dark
+    # the best of every face is kept (the explorer shows them) and the choice is one of them
+    assert set(obj.best_by_face) == {"sans", "serif", "mono"}
+    assert obj.choice in obj.best_by_face.values()
+    assert all(p.face == f for f, p in obj.best_by_face.items())
     y0, x0, y1, x1 = BOX
     sign = -1.0 if dark else 1.0
     reader = dataclasses.replace(obj.choice, face="sans")  # the two glyphs in one face

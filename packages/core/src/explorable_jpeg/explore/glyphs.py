@@ -223,9 +223,13 @@ def _ncc_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 class DigitTargetObjective(TargetObjective):
     """See the module docstring (the explorer ranks the results with its classifier).
 
-    ``faces``: the faces the candidates are drawn in (box glyphs count as ``"sans"``)."""
+    ``faces``: the faces the candidates are drawn in (box glyphs count as ``"sans"``);
+    ``placement``: a placement chosen already (e.g. one of another objective's
+    :attr:`best_by_face`), used as it is instead of choosing."""
 
-    def __init__(self, digit: int, faces: tuple[str, ...] = FACES) -> None:
+    def __init__(
+        self, digit: int, faces: tuple[str, ...] = FACES, placement: Placement | None = None
+    ) -> None:
         super().__init__()
         if not 0 <= int(digit) <= 9:
             raise ValueError(f"digit must be 0–9, got {digit}")
@@ -234,7 +238,9 @@ class DigitTargetObjective(TargetObjective):
             raise ValueError(f"faces must be some of {FACES}, got {faces}")
         self.digit = int(digit)
         self.faces = tuple(faces)
+        self.placement = placement
         self.choice: Placement | None = None
+        self.best_by_face: dict[str, Placement] = {}
         self._ink: dict[tuple[int, bool], tuple[int, int, int, int]] = {}
 
     def _ink_box(self, region: Region, dark_ink: bool) -> tuple[int, int, int, int]:
@@ -330,17 +336,27 @@ class DigitTargetObjective(TargetObjective):
         ]
 
     def choose(self, region: Region) -> Placement:
-        """The shape with the best score, then its best offset (ties: the smaller one)."""
+        """In each face the shape with the best score, then its best offset (ties: the
+        smaller one), kept in :attr:`best_by_face`; returns the best of those."""
         cands = self.candidates(region)
-        best = cands[int(torch.argmax(self.scores(region, cands)))]
-        shifted = [dataclasses.replace(best, dy=dy, dx=dx) for dy in SHIFTS for dx in SHIFTS]
-        sc = self.scores(region, shifted).tolist()
-        return max(zip(sc, shifted, strict=True),
-                   key=lambda t: (t[0], -abs(t[1].dy) - abs(t[1].dx)))[1]  # fmt: skip
+        sc = self.scores(region, cands).tolist()
+        shapes: dict[str, tuple[float, Placement]] = {}
+        for score, c in zip(sc, cands, strict=True):
+            if c.face not in shapes or score > shapes[c.face][0]:
+                shapes[c.face] = (score, c)
+        shifted = [dataclasses.replace(c, dy=dy, dx=dx)
+                   for _, c in shapes.values() for dy in SHIFTS for dx in SHIFTS]  # fmt: skip
+        ranked: dict[str, tuple[tuple[float, int], Placement]] = {}
+        for score, c in zip(self.scores(region, shifted).tolist(), shifted, strict=True):
+            key = (score, -abs(c.dy) - abs(c.dx))
+            if c.face not in ranked or key > ranked[c.face][0]:
+                ranked[c.face] = (key, c)
+        self.best_by_face = {face: c for face, (_, c) in ranked.items()}
+        return max(ranked.values(), key=lambda t: t[0])[1]
 
     def prepare(self, region: Region) -> None:
         super().prepare(region)
-        self.choice = self.choose(region)
+        self.choice = self.placement if self.placement is not None else self.choose(region)
         y0, x0, y1, x1 = bbox(region.pixel_mask > 0)
         weight = torch.zeros(region.shape)
         weight[y0:y1, x0:x1] = 1.0

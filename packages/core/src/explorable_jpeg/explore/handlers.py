@@ -187,8 +187,9 @@ def digit(
         done += 1
         if n_styles > 1 and isinstance(main, DigitTargetObjective) and main.choice is not None:
             others = [f for f in FACES if f != main.choice.face][: n_styles - 1]
-            extra: list[tuple[str, Objective]] = [
-                (f"digit {d} {f}", DigitTargetObjective(d, faces=(f,))) for f in others
+            extra: list[tuple[str, Objective]] = [  # chosen by the main objective already
+                (f"digit {d} {f}", DigitTargetObjective(d, placement=main.best_by_face[f]))
+                for f in others
             ]
             share = budget / n_runs
             states.update(_each(extra, ex, mask, run, share, reach, progress, done, n_runs))
