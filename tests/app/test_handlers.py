@@ -12,6 +12,7 @@ from PIL import Image
 
 import explorable_jpeg as ej
 from explorable_jpeg.decoding.zfile import load_z
+from explorable_jpeg.explore import TOOLS
 from explorable_jpeg_app import handlers as h
 from explorable_jpeg_app.controls import tool_controls
 from explorable_jpeg_app.display import DISPLAY_MAX_SIDE
@@ -694,3 +695,26 @@ def test_every_tool_has_one_strength_control_on_top(decoder):
     labels = {b.elem_id: getattr(b, "label", None) for b in app.blocks.values() if b.elem_id}
     assert labels["control-scribble__delta"].startswith("Strength — ")
     assert not labels["control-scribble__mode"].startswith("Strength")
+
+
+def test_examples_are_listed_with_the_tool_each_one_shows(tmp_path):
+    """examples.json orders the gallery and names a registry tool for every example; a
+    JPEG it does not list still shows (caption from its name, no tool suggested)."""
+    from explorable_jpeg_app.ui import example_catalogue, example_thumbnails, example_tools
+
+    files = example_files()
+    names = [p.name for p in files]
+    assert names[:3] == ["number_q5.jpg", "dog_q10.jpg", "wall_q15.jpg"]
+    assert sorted(names) == sorted(p.name for p in EXAMPLES_DIR.glob("*.jpg"))
+    tools = example_tools(files)
+    assert tools[0] == "digit" and all(t in TOOLS for t in tools)
+    assert [c for _, c in example_thumbnails(files)][:2] == ["house number", "face"]
+    for p in files:
+        code = ej.read_jpeg(p)  # a real file the core reads
+        assert code.height >= 128 and code.width >= 128 and code.is_color
+    (tmp_path / "examples.json").write_text('[{"file": "a_q5.jpg", "caption": "A", "tool": "x"}]')
+    for n in ("b_q9.jpg", "a_q5.jpg"):
+        (tmp_path / n).write_bytes((EXAMPLES_DIR / "cups_q10.jpg").read_bytes())
+    assert [e["file"] for e in example_catalogue(tmp_path)] == ["a_q5.jpg", "b_q9.jpg"]
+    assert example_tools(example_files(tmp_path)) == ["", ""]  # "x" is not a tool
+    assert [c for _, c in example_thumbnails(example_files(tmp_path))] == ["A", "b"]

@@ -13,6 +13,7 @@ core library; this module only wires widgets to handlers.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -92,14 +93,40 @@ CSS = """
 """
 
 
-def example_files() -> list[Path]:
-    return sorted(EXAMPLES_DIR.glob("*.jpg"))
+def example_catalogue(folder: Path = EXAMPLES_DIR) -> list[dict[str, str]]:
+    """The examples in the order shown: ``examples.json`` (file, caption, the tool it is
+    chosen to show), then any other ``*.jpg`` in the folder (caption from the file name)."""
+    listed = (
+        json.loads((folder / "examples.json").read_text())
+        if (folder / "examples.json").is_file()
+        else []
+    )
+    entries = [e for e in listed if (folder / e["file"]).is_file()]
+    known = {e["file"] for e in entries}
+    for p in sorted(folder.glob("*.jpg")):
+        if p.name not in known:
+            entries.append({"file": p.name, "caption": p.stem.split("_")[0], "tool": ""})
+    return entries
+
+
+def example_files(folder: Path = EXAMPLES_DIR) -> list[Path]:
+    return [folder / e["file"] for e in example_catalogue(folder)]
 
 
 def example_thumbnails(files: list[Path]) -> list[tuple[str, str]]:
     """The examples gallery's value: (path, caption). Set on every page load, so that
     Gradio caches fresh copies even after its cache cleaning removed older ones."""
-    return [(str(p), p.stem.split("_")[0]) for p in files]
+    captions = (
+        {e["file"]: e["caption"] for e in example_catalogue(files[0].parent)} if files else {}
+    )
+    return [(str(p), captions.get(p.name, p.stem.split("_")[0])) for p in files]
+
+
+def example_tools(files: list[Path]) -> list[str]:
+    """The tool each example is chosen to show (selected when it is clicked; "" keeps the
+    current tool), in the gallery's order."""
+    chosen = {e["file"]: e["tool"] for e in example_catalogue(files[0].parent)} if files else {}
+    return [chosen.get(p.name, "") if chosen.get(p.name, "") in TOOLS else "" for p in files]
 
 
 def load_default_decoder():
@@ -306,6 +333,14 @@ def create_app(
             demo.load(lambda: example_thumbnails(examples), None, example_gallery)
             picked = gr.Textbox(visible=False, elem_id="example-name")
             pick = make_example_picker(examples)
+            suggested = example_tools(examples)
+
+            def suggest_tool(current: str, evt: gr.SelectData) -> str:
+                """The tool the clicked example is chosen to show (else the current one)."""
+                index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+                return suggested[int(index)] or current
+
+            example_gallery.select(suggest_tool, [tool], tool, queue=False)
             example_gallery.select(pick, None, picked, queue=False).then(
                 make_load_example(decoder, examples),
                 [state, picked, quality, subsampling],
