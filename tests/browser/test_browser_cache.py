@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from explorable_jpeg_app.ui import EXAMPLES_DIR
+from explorable_jpeg_app.ui import example_files
 
 from .conftest import _free_port, badge, status, wait
 
@@ -36,7 +36,7 @@ def cached_app():
 
 def click_example(driver, name: str) -> None:
     """Click the thumbnail of example ``name`` in the examples gallery (by its position)."""
-    files = sorted(p.name for p in EXAMPLES_DIR.glob("*.jpg"))
+    files = [p.name for p in example_files()]
     thumbs = wait(
         driver,
         lambda d: (
@@ -87,3 +87,15 @@ def test_an_example_loads_on_a_fresh_page_after_the_cache_cleaning(cached_app, d
     assert not any("Cannot read" in t or "again" in t for t in toasts), toasts
     pills = [e.text for e in driver.find_elements("css selector", ".error")]
     assert not any(p.strip() == "Error" for p in pills), pills
+
+
+def test_an_example_selects_the_tool_it_is_chosen_to_show(cached_app, driver):
+    """The house number (examples.json: "digit") selects Digit classes and shows its help."""
+    url, _ = cached_app
+    driver.get(url)
+    click_example(driver, "number_q5.jpg")
+    wait(driver, lambda d: loaded(d, "number_q5.jpg"), 180, "the house-number example")
+    chosen = driver.find_element("css selector", "#tool input").get_attribute("value")
+    assert chosen == "Digit classes", chosen
+    help_text = driver.find_element("css selector", "#tool-help").text
+    assert help_text.startswith("Digit classes"), help_text
