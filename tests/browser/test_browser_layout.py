@@ -86,19 +86,22 @@ def test_desktop_one_screen_image_tool_apply_cancel_visible(app_url, sized, shot
 
 def test_phone_width_is_one_column_without_overflow_or_cut_text(app_url, sized, shots):
     """At 412 px: no horizontal scrolling, every part stacked in one column in task order
-    (load → image → tool → Apply → alternatives → history → downloads), no text cut off."""
+    (load → image → badge and status → tool → Apply → alternatives → history →
+    downloads), the image on the first screen, no text cut off."""
     viewport(sized, *PHONE, mobile=True)
     open_example(sized, app_url)
     sized.execute_script("window.scrollTo(0, 0)")
     page = sized.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert page[0] <= page[1] == PHONE[0], page
-    order = ("upload", "examples", "editor", "tool", "apply-btn", "gallery", "history",
-             "downloads")  # fmt: skip
+    order = ("upload", "examples", "compare", "editor", "badge", "status", "tool", "apply-btn",
+             "gallery", "history", "downloads")  # fmt: skip
     boxes = _boxes(sized, order)
     for name, (left, _, right, _) in boxes.items():
         assert left >= 0 and right <= PHONE[0], (name, left, right)
     tops = [boxes[name][1] for name in order]
     assert tops == sorted(tops), dict(zip(order, tops, strict=True))
+    # the image to paint on starts on the first screen, right under load and examples
+    assert boxes["editor"][1] < PHONE[1] * 0.75, boxes["editor"]
     cut = sized.execute_script(TRUNCATED)
     assert not cut, " | ".join(cut)
     height = sized.execute_script("return document.documentElement.scrollHeight")

@@ -84,10 +84,13 @@ CSS = """
 @media (max-width: 700px) {
   .gradio-container { padding: 2px !important; }
   #workspace { flex-direction: column !important; }
-  #image-column { display: contents !important; }
-  #load-column { order: 1; } #image-column > * { order: 2; } #editor { order: 3; }
-  #tool-column { order: 4; } #gallery { order: 5; } #history { order: 6; }
-  #downloads { order: 7; }
+  #image-column, #load-column { display: contents !important; }
+  #load-column > *, #image-column > * { order: 9; }
+  #upload, #examples { order: 1 !important; } #compare, #image-column > :has(#compare) { order: 2 !important; }
+  #editor { order: 3 !important; } #badge, #status { order: 4 !important; }
+  #compression { order: 5 !important; } #tool-column { order: 6 !important; }
+  #gallery { order: 7 !important; } #history { order: 8 !important; }
+  #downloads { order: 9 !important; }
   #gallery .grid-container, #history .grid-container { --grid-cols: 4 !important; }
 }
 """
@@ -187,7 +190,9 @@ def create_app(
                     elem_id="examples",
                     visible=bool(examples),
                 )
-                with gr.Accordion("Compression of a non-JPEG upload", open=False):
+                with gr.Accordion(
+                    "Compression of a non-JPEG upload", open=False, elem_id="compression"
+                ):
                     quality = gr.Slider(1, 95, value=15, step=1, label="Quality")
                     subsampling = gr.Dropdown(SUBSAMPLINGS, value="4:2:0", label="Chroma sampling")
                     load_btn = gr.Button("Load / re-compress", elem_id="load-btn")
