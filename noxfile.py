@@ -304,6 +304,9 @@ def space(session: nox.Session) -> None:
     (SPACE_DIR / "README.md").write_text(readme)
     shutil.copy(template / "app.py", SPACE_DIR / "app.py")
     shutil.copytree(Path(APP) / "src/explorable_jpeg_app/examples", SPACE_DIR / "examples")
+    (SPACE_DIR / "screenshots").mkdir()
+    for shot in ("app_desktop_1366x768.png", "app_phone_412.png"):  # embedded in its README
+        shutil.copy(Path("docs") / shot, SPACE_DIR / "screenshots" / shot)
     lines = [f"./wheels/{w.name}" for w in sorted(wheels.glob("*.whl"))]
     lines += [f"gradio=={gradio_version}", "torch>=2.2"]
     (SPACE_DIR / "requirements.txt").write_text("\n".join(lines) + "\n")
